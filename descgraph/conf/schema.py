@@ -1,0 +1,138 @@
+"""The pydantic schemas of an experiment conf. Every section refuses unknown keys.
+
+Every field has a default and a one-line description, so a conf only says what differs.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ConfModel(BaseModel):
+    """Base of every conf section: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DatasetConf(ConfModel):
+    name: str = Field("cifar10", description="registered dataset provider")
+    n_classes: int = Field(10, ge=1, description="number of classes")
+    channels: int = Field(3, ge=1, description="image channels")
+    image_size: int = Field(32, ge=1, description="height and width of the images the model sees")
+    dataroot: str = Field("~/dataroot", description="folder holding one folder per dataset")
+    storage_name: str = Field("", description="folder name of the dataset inside dataroot")
+    max_batches: int = Field(-1, description="if >= 0, only this many batches per epoch (toy runs)")
+    download: bool = Field(True, description="download a missing dataset when the network allows")
+
+
+class ModelStemsConf(ConfModel):
+    ops: list[str] = Field(default_factory=lambda: ["stem_conv3x3"], description="one or two model stem ops")
+    init_node_ch: int = Field(16, ge=1, description="channels of the nodes in the first cell")
+    stem_multiplier: int = Field(3, ge=1, description="model stem output channels = init_node_ch * this")
+
+
+class CellConf(ConfModel):
+    n_nodes: int = Field(4, ge=1, description="nodes per cell")
+    cell_post_op: str = Field("concate_channels", description="op that combines the cell's output states")
+
+
+class ModelDescConf(ConfModel):
+    builder: str = Field("default", description="registered model-desc builder")
+    n_reductions: int = Field(2, ge=0, description="number of reduction cells")
+    n_cells: int = Field(8, ge=1, description="number of cells")
+    max_final_edges: int = Field(2, ge=1, description="edges per node kept by the finalizer")
+    model_post_op: str = Field("pool_adaptive_avg2d", description="pooling op before the logits")
+    primitives: list[str] = Field(
+        default_factory=lambda: [
+            "none",
+            "max_pool_3x3",
+            "avg_pool_3x3",
+            "skip_connect",
+            "sep_conv_3x3",
+            "sep_conv_5x5",
+            "dil_conv_3x3",
+            "dil_conv_5x5",
+        ],
+        description="candidate ops of a searched edge",
+    )
+    params: dict[str, Any] = Field(default_factory=dict, description="free-form params copied into the desc")
+    aux_weight: float = Field(0.0, ge=0, description="weight of the aux tower loss (0: no aux tower)")
+    aux_tower_stride: int = Field(3, ge=1, description="aux tower pool stride: 3 for 32x32, 2 for 224x224")
+    model_stems: ModelStemsConf = Field(default_factory=ModelStemsConf, description="model stems")
+    cell: CellConf = Field(default_factory=CellConf, description="cell layout")
+    dataset: DatasetConf = Field(default_factory=DatasetConf, description="dataset the model is built for")
+
+
+class LoaderConf(ConfModel):
+    train_batch: int = Field(64, ge=1, description="training batch size")
+    test_batch: int = Field(256, ge=1, description="test batch size")
+    val_ratio: float = Field(0.0, ge=0, lt=1, description="share of train held out as validation (search-val)")
+    workers: int = Field(0, ge=0, description="data loader worker processes")
+    cutout: int = Field(0, ge=0, description="cutout length; 0 disables")
+    aug: bool = Field(True, description="random crop with padding and horizontal flip on train images")
+    dataset: DatasetConf = Field(default_factory=DatasetConf, description="dataset to load")
+
+
+class OptimizerConf(ConfModel):
+    type: Literal["sgd", "adam"] = Field("sgd", description="optimizer")
+    lr: float = Field(0.025, gt=0, description="initial learning rate")
+    decay: float = Field(3e-4, ge=0, description="weight decay")
+    momentum: float = Field(0.9, ge=0, description="SGD momentum")
+    nesterov: bool = Field(False, description="SGD Nesterov momentum")
+    betas: list[float] = Field(default_factory=lambda: [0.9, 0.999], description="Adam betas")
+
+
+class WarmupConf(ConfModel):
+    epochs: int = Field(0, ge=0, description="linear warm-up epochs; 0 disables")
+
+
+class LrScheduleConf(ConfModel):
+    type: Literal["cosine", "constant"] = Field("cosine", description="learning-rate schedule")
+    min_lr: float = Field(0.001, ge=0, description="cosine schedule's final learning rate")
+    warmup: WarmupConf = Field(default_factory=WarmupConf, description="warm-up before the schedule")
+
+
+class TrainerConf(ConfModel):
+    epochs: int = Field(50, ge=0, description="training epochs")
+    optimizer: OptimizerConf = Field(default_factory=OptimizerConf, description="weight optimizer")
+    alpha_optimizer: OptimizerConf = Field(
+        default_factory=lambda: OptimizerConf(type="adam", lr=3e-4, decay=1e-3, betas=[0.5, 0.999]),
+        description="architecture-parameter optimizer",
+    )
+    lr_schedule: LrScheduleConf = Field(default_factory=LrScheduleConf, description="learning-rate schedule")
+    grad_clip: float = Field(5.0, ge=0, description="gradient norm clip; 0 disables")
+    drop_path_prob: float = Field(0.0, ge=0, lt=1, description="final drop-path probability (ramped linearly)")
+    aux_weight: float = Field(0.0, ge=0, description="weight of the aux tower loss")
+    order: Literal["first", "second"] = Field("first", description="DARTS architecture gradient order")
+    checkpoint_freq: int = Field(1, ge=1, description="epochs between checkpoints")
+
+
+class StageConf(ConfModel):
+    model_desc: ModelDescConf = Field(default_factory=ModelDescConf, description="macro architecture")
+    loader: LoaderConf = Field(default_factory=LoaderConf, description="data loading")
+    trainer: TrainerConf = Field(default_factory=TrainerConf, description="training")
+    finalizer: str = Field("default", description="registered finalizer")
+
+
+class NasConf(ConfModel):
+    search: StageConf = Field(default_factory=StageConf, description="search stage")
+    eval: StageConf = Field(default_factory=StageConf, description="evaluation stage")
+
+
+class CommonConf(ConfModel):
+    experiment_name: str = Field("default", description="name of the experiment folder")
+    logdir: str = Field("~/logdir", description="folder that holds experiment folders")
+    seed: int = Field(2, description="random seed of the run")
+    resume: bool = Field(True, description="continue a run whose folder holds a checkpoint")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="cuda when present, else cpu")
+
+
+class Conf(ConfModel):
+    """A whole experiment conf."""
+
+    algo: str = Field("darts", description="registered algorithm")
+    common: CommonConf = Field(default_factory=CommonConf, description="run-wide settings")
+    dataset: DatasetConf = Field(default_factory=DatasetConf, description="dataset of the experiment")
+    nas: NasConf = Field(default_factory=NasConf, description="search and evaluation")

@@ -1,0 +1,203 @@
+"""The description classes: plain, serializable data that says what a network is.
+
+States inside a cell are numbered: the cell's stems first (0, 1 for two stems), then one state per
+node. An edge's `input_ids` name states earlier than its own node; the post op concatenates the
+states listed in `CellDesc.concat`. A cell with two stems reads the outputs of the two previous cells
+(the model stems for the first cells), as in DARTS.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SCHEMA_VERSION = 1
+
+# A tensor shape without the batch axis: [channels, height, width]; [channels] after pooling.
+Shape = list[int]
+
+
+class DescModel(BaseModel):
+    """Base of every description class: plain data, unknown keys refused, validated on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    def clone(self):
+        """A deep, independent copy."""
+        return self.model_copy(deep=True)
+
+    def canonical(self) -> Any:
+        """The JSON-able value that the hash is taken over (overridden to leave out metadata)."""
+        return _canonical(self.model_dump(mode="json"))
+
+    def hash(self) -> str:
+        """SHA-256 of the canonical form: equal architectures hash equal whatever key order or float spelling."""
+        text = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _canonical(value: Any) -> Any:
+    """Normalize floats (integral floats become ints, others 12 significant digits) recursively."""
+    if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
+        return value
+    if isinstance(value, float):
+        if value == value and value not in (float("inf"), float("-inf")) and value.is_integer():
+            return int(value)
+        return float(f"{value:.12g}")
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    raise ValueError(f"not plain data: {type(value).__name__}")
+
+
+class ConvMacroParams(DescModel):
+    """Input and output channel counts of a node or op."""
+
+    ch_in: int = Field(ge=1, description="input channels")
+    ch_out: int = Field(ge=1, description="output channels")
+
+
+class CellType(str, enum.Enum):
+    """Whether a cell keeps the spatial size (regular) or halves it and doubles channels (reduction)."""
+
+    REGULAR = "regular"
+    REDUCTION = "reduction"
+
+
+class OpDesc(DescModel):
+    """One op: a registered name and the keyword arguments its class takes.
+
+    `params` holds plain values only (ch_in, ch_out, stride, kernel sizes...). An op with several
+    inputs sets `in_len`. A composite op (a mixed op) lists its candidate ops in `children`, and
+    `children_ins[i]` says which of the op's inputs child i reads (all of them when empty).
+    """
+
+    name: str = Field(min_length=1, description="registered op name")
+    params: dict[str, Any] = Field(default_factory=dict, description="keyword arguments of the op")
+    in_len: int = Field(default=1, ge=1, description="number of input tensors")
+    children: list[OpDesc] = Field(default_factory=list, description="candidate ops of a composite op")
+    children_ins: list[list[int]] = Field(default_factory=list, description="inputs read by each child")
+
+    @model_validator(mode="after")
+    def _check_plain_params(self) -> OpDesc:
+        _canonical(self.params)  # raises ValueError (a ValidationError) for tensors or objects
+        if self.children_ins and len(self.children_ins) != len(self.children):
+            raise ValueError(f"children_ins has {len(self.children_ins)} entries for {len(self.children)} children")
+        return self
+
+    @property
+    def ch_in(self) -> int | None:
+        """Input channels, when the op has them."""
+        return self.params.get("ch_in")
+
+    @property
+    def ch_out(self) -> int | None:
+        """Output channels, when the op has them."""
+        return self.params.get("ch_out")
+
+    @property
+    def stride(self) -> int:
+        """Spatial stride (1 unless set)."""
+        return int(self.params.get("stride", 1))
+
+    @property
+    def conv(self) -> ConvMacroParams:
+        """ch_in and ch_out as ConvMacroParams."""
+        return ConvMacroParams(ch_in=self.params["ch_in"], ch_out=self.params["ch_out"])
+
+
+class EdgeDesc(DescModel):
+    """An op applied to earlier states of its cell; the node sums its edges."""
+
+    op_desc: OpDesc
+    input_ids: list[int] = Field(min_length=1, description="states the op reads, earlier than the node")
+
+
+class NodeDesc(DescModel):
+    """A node: the sum of its edges' outputs."""
+
+    edges: list[EdgeDesc] = Field(default_factory=list)
+    conv_params: ConvMacroParams
+
+
+class AuxTowerDesc(DescModel):
+    """An auxiliary classifier tower after a cell (DARTS/NASNet style)."""
+
+    ch_in: int = Field(ge=1)
+    n_classes: int = Field(ge=1)
+    stride: int = Field(default=3, ge=1, description="stride of its 5x5 average pool (3 for 32x32 inputs, 2 for 224)")
+
+
+class CellDesc(DescModel):
+    """A cell: stems that adapt its inputs, a DAG of nodes, and a post op over some of its states."""
+
+    id: int = Field(ge=0)
+    cell_type: CellType = CellType.REGULAR
+    stems: list[OpDesc] = Field(min_length=1)
+    stem_shapes: list[Shape]
+    nodes: list[NodeDesc] = Field(default_factory=list)
+    node_shapes: list[Shape]
+    post_op: OpDesc
+    out_shape: Shape
+    concat: list[int] = Field(default_factory=list, description="states the post op concatenates")
+    trainables_from: int = Field(ge=0, description="id of the cell whose architecture parameters this cell uses")
+
+    @property
+    def n_states(self) -> int:
+        """Number of states: stems plus nodes."""
+        return len(self.stems) + len(self.nodes)
+
+    @property
+    def is_reduction(self) -> bool:
+        return self.cell_type == CellType.REDUCTION
+
+    def state_shape(self, state_id: int) -> Shape:
+        """Shape of a state (a stem's output or a node's output)."""
+        n_stems = len(self.stems)
+        return self.stem_shapes[state_id] if state_id < n_stems else self.node_shapes[state_id - n_stems]
+
+
+class ModelDesc(DescModel):
+    """A whole network: model stems, cells, optional aux towers, pooling and the logits op.
+
+    `params` is free-form metadata (a name, the genotype it came from...); it is not part of the
+    architecture and is left out of the hash.
+    """
+
+    schema_version: int = SCHEMA_VERSION
+    input_shape: Shape = Field(min_length=3, max_length=3, description="[channels, height, width]")
+    n_classes: int = Field(ge=1)
+    model_stems: list[OpDesc] = Field(min_length=1, max_length=2)
+    cell_descs: list[CellDesc] = Field(default_factory=list)
+    aux_tower_descs: list[AuxTowerDesc | None] = Field(default_factory=list, description="one entry per cell")
+    pool_op: OpDesc
+    logits_op: OpDesc
+    params: dict[str, Any] = Field(default_factory=dict, description="free-form metadata, not hashed")
+
+    @model_validator(mode="after")
+    def _check_aux_len(self) -> ModelDesc:
+        _canonical(self.params)
+        if self.aux_tower_descs and len(self.aux_tower_descs) != len(self.cell_descs):
+            raise ValueError(
+                f"aux_tower_descs has {len(self.aux_tower_descs)} entries for {len(self.cell_descs)} cells"
+            )
+        return self
+
+    def canonical(self) -> Any:
+        data = self.model_dump(mode="json", exclude={"params", "schema_version"})
+        if not any(data["aux_tower_descs"]):
+            data["aux_tower_descs"] = []
+        return _canonical(data)
+
+    def aux_tower(self, cell_index: int) -> AuxTowerDesc | None:
+        """The aux tower after cell `cell_index`, if any."""
+        return self.aux_tower_descs[cell_index] if self.aux_tower_descs else None
+
+    def reduction_cell_ids(self) -> list[int]:
+        """Indices of the reduction cells."""
+        return [i for i, c in enumerate(self.cell_descs) if c.is_reduction]

@@ -1,0 +1,30 @@
+"""One exception family: every error a user can act on is a DescgraphError.
+
+The CLI prints such an error as one line and exits 2; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class DescgraphError(Exception):
+    """Base of every error a user can act on (bad file, bad conf, bad description)."""
+
+
+class ConfError(DescgraphError):
+    """A conf file or override is malformed: names the file and the key path."""
+
+
+class DescError(DescgraphError):
+    """A description is malformed or inconsistent: names the file and the path inside the desc."""
+
+
+class RegistryError(DescgraphError):
+    """A registry lookup or registration failed (unknown or duplicate name)."""
+
+
+class ExportError(DescgraphError):
+    """A model could not be exported or did not verify."""
+
+
+class DataError(DescgraphError):
+    """A dataset is missing, corrupt or misconfigured."""

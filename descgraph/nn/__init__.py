@@ -1,0 +1,23 @@
+"""Compiling descriptions into torch modules."""
+
+from __future__ import annotations
+
+from descgraph.nn.arch_params import ArchParams, arch_parameters, weight_parameters
+from descgraph.nn.aux_tower import AuxTower
+from descgraph.nn.cell import Cell
+from descgraph.nn.check import check_op_names
+from descgraph.nn.dag_edge import DagEdge
+from descgraph.nn.model import Model
+from descgraph.nn.profile import count_macs
+
+__all__ = [
+    "ArchParams",
+    "AuxTower",
+    "Cell",
+    "DagEdge",
+    "Model",
+    "arch_parameters",
+    "check_op_names",
+    "count_macs",
+    "weight_parameters",
+]

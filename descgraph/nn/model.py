@@ -1,0 +1,75 @@
+"""Model: a compiled ModelDesc. forward returns (logits, aux_logits or None)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+from torch import nn
+
+from descgraph import ops
+from descgraph.desc import ModelDesc
+from descgraph.nn.arch_params import arch_parameters, weight_parameters
+from descgraph.nn.aux_tower import AuxTower
+from descgraph.nn.cell import Cell
+from descgraph.nn.check import check_op_names
+
+
+class Model(nn.Module):
+    """Model stems, cells wired as in DARTS (cell i reads cells i-2 and i-1), aux towers, pool, logits.
+
+    Args:
+        desc: the model's description.
+        droppath: whether cell edges get drop path (set its probability with `drop_path_prob`).
+        affine: whether BN layers inside cells learn scale and shift (False in DARTS search).
+    """
+
+    def __init__(self, desc: ModelDesc, droppath: bool = True, affine: bool = True):
+        super().__init__()
+        check_op_names(desc)
+        self.desc = desc
+        # model stems always learn their BN (DARTS search keeps an affine stem while cells are non-affine)
+        self.model_stems = nn.ModuleList(ops.create(s, affine=True) for s in desc.model_stems)
+        self.cells = nn.ModuleList()
+        by_id: dict[int, Cell] = {}
+        for cell_desc in desc.cell_descs:
+            source = by_id.get(cell_desc.trainables_from) if cell_desc.trainables_from != cell_desc.id else None
+            cell = Cell(cell_desc, affine=affine, droppath=droppath, arch_source=source)
+            by_id[cell_desc.id] = cell
+            self.cells.append(cell)
+        self.aux_towers = nn.ModuleDict()
+        for i, cell_desc in enumerate(desc.cell_descs):
+            aux = desc.aux_tower(i)
+            if aux is not None:
+                self.aux_towers[str(i)] = AuxTower(aux, in_size=cell_desc.out_shape[-1])
+        self.pool_op = ops.create(desc.pool_op, affine=affine)
+        self.logits_op = ops.create(desc.logits_op, affine=affine)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        s0 = self.model_stems[0](x)
+        s1 = self.model_stems[1](s0) if len(self.model_stems) > 1 else s0
+        aux_logits = None
+        for i, cell in enumerate(self.cells):
+            s0, s1 = s1, cell(s0, s1) if len(cell.stems) == 2 else cell(s1)
+            if self.training and str(i) in self.aux_towers:
+                aux_logits = self.aux_towers[str(i)](s1)
+        return self.logits_op(self.pool_op(s1)), aux_logits
+
+    def drop_path_prob(self, p: float) -> None:
+        """Set the drop-path probability of every edge."""
+        for m in self.modules():
+            if isinstance(m, ops.DropPath):
+                m.p = p
+
+    def weights(self) -> Iterator[nn.Parameter]:
+        """Parameters that are not architecture parameters."""
+        return weight_parameters(self)
+
+    def arch_params(self) -> Iterator[nn.Parameter]:
+        """Architecture parameters, each once even when cells share them."""
+        return arch_parameters(self)
+
+    def param_count(self, with_aux: bool = False) -> int:
+        """Number of weights (not architecture parameters), with or without the aux towers."""
+        aux = {id(p) for p in self.aux_towers.parameters()}
+        return sum(p.numel() for p in self.weights() if with_aux or id(p) not in aux)

@@ -1,0 +1,138 @@
+"""Malformed confs and descs: exit code 2 and one line naming the file and the key path, never a traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from descgraph.cli import main
+
+
+@pytest.fixture(scope="module")
+def good_desc(tmp_path_factory) -> dict:
+    path = tmp_path_factory.mktemp("good") / "final.yaml"
+    assert (
+        main(
+            [
+                "genotype",
+                "DARTS_V2",
+                "-o",
+                str(path),
+                "--conf",
+                "darts",
+                "nas.search.model_desc.n_cells=3",
+                "nas.search.model_desc.n_reductions=1",
+            ]
+        )
+        == 0
+    )
+    return yaml.safe_load(path.read_text())
+
+
+def _desc_edit(edit):
+    def make(tmp: Path, good: dict) -> list[str]:
+        data = json.loads(json.dumps(good))
+        edit(data)
+        path = tmp / "bad.yaml"
+        path.write_text(yaml.safe_dump(data))
+        return ["validate", str(path)]
+
+    return make
+
+
+def _file(name: str, text: str, *argv: str):
+    def make(tmp: Path, good: dict) -> list[str]:
+        (tmp / name).write_text(text)
+        return [a.replace("{}", str(tmp / name)).replace("{dir}", str(tmp)) for a in argv]
+
+    return make
+
+
+def _set(path: list, value):
+    def edit(data):
+        node = data
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+
+    return edit
+
+
+EDGE = ["cell_descs", 1, "nodes", 1, "edges", 0]
+CASES = {
+    "conf typo key": (
+        _file("c.yaml", "nas:\n  search:\n    trainer:\n      epoch: 3\n", "validate", "{}"),
+        ["c.yaml", "nas.search.trainer.epoch", "epochs"],
+    ),
+    "conf wrong type": (
+        _file("c.yaml", "nas:\n  eval:\n    model_desc:\n      n_cells: many\n", "validate", "{}"),
+        ["c.yaml", "nas.eval.model_desc.n_cells"],
+    ),
+    "conf missing include": (
+        _file("c.yaml", "__include__: nowhere.yaml\n", "validate", "{}"),
+        ["c.yaml", "nowhere.yaml"],
+    ),
+    "conf include cycle": (_file("c.yaml", "__include__: c.yaml\n", "validate", "{}"), ["c.yaml", "cycle"]),
+    "conf bad _copy": (
+        _file("c.yaml", "nas:\n  eval:\n    trainer: '_copy: /nas/nothing'\n", "validate", "{}"),
+        ["nas.eval.trainer", "/nas/nothing"],
+    ),
+    "conf python tag": (
+        _file("c.yaml", "algo: !!python/object/apply:os.system ['touch {dir}/pwned']\n", "validate", "{}"),
+        ["c.yaml"],
+    ),
+    "conf truncated": (_file("c.yaml", "nas:\n  search: {trainer: [1, 2\n", "validate", "{}"), ["c.yaml"]),
+    "override unknown key": (
+        _file("x.txt", "", "build", "darts", "nas.search.model_desc.n_cell=3", "-o", "{}"),
+        ["nas.search.model_desc.n_cell", "n_cells"],
+    ),
+    "override bad type": (
+        _file("x.txt", "", "build", "darts", "nas.search.trainer.epochs=lots", "-o", "{}"),
+        ["nas.search.trainer.epochs"],
+    ),
+    "unknown bundled conf": (_file("x.txt", "", "build", "dartz", "-o", "{}"), ["dartz", "darts"]),
+    "desc unknown op": (_desc_edit(_set([*EDGE, "op_desc", "name"], "sep_conv_3x4")), ["sep_conv_3x4", "sep_conv_3x3"]),
+    "desc dangling input": (
+        _desc_edit(_set([*EDGE, "input_ids"], [7])),
+        ["bad.yaml", "cell_descs[1].nodes[1].edges[0].input_ids: state 7 does not exist"],
+    ),
+    "desc cycle": (_desc_edit(_set([*EDGE, "input_ids"], [3])), ["cell_descs[1].nodes[1].edges[0].input_ids", "cycle"]),
+    "desc channel mismatch": (
+        _desc_edit(_set([*EDGE, "op_desc", "params", "ch_in"], 5)),
+        ["cell_descs[1].nodes[1].edges[0].op_desc.params.ch_in"],
+    ),
+    "desc unknown key": (_desc_edit(_set(["cell_descs", 0, "colour"], "red")), ["bad.yaml", "cell_descs[0].colour"]),
+    "desc wrong type": (_desc_edit(_set(["n_classes"], "ten")), ["bad.yaml", "n_classes"]),
+    "desc schema version": (_desc_edit(_set(["schema_version"], 99)), ["bad.yaml", "schema_version"]),
+    "desc truncated": (
+        _file("d.yaml", "input_shape: [3, 32, 32]\ncell_descs:\n  - {id: 0, stems: [\n", "show", "{}"),
+        ["d.yaml"],
+    ),
+    "desc python tag": (
+        _file("d.yaml", "!!python/object/apply:os.system ['touch {dir}/pwned']\n", "show", "{}"),
+        ["d.yaml"],
+    ),
+    "desc missing file": (_file("x.txt", "", "show", "{dir}/absent.yaml"), ["absent.yaml"]),
+    "desc bad json": (_file("d.json", '{"cell_descs": [', "show", "{}"), ["d.json"]),
+    "bad genotype": (_file("x.txt", "", "genotype", "Genotype(normal=[('sep_conv_3x3',)])", "-o", "{}"), ["genotype"]),
+    "missing template": (
+        _file("x.txt", "", "build", "darts", "--stage", "eval", "--template", "{dir}/none.yaml", "-o", "{}"),
+        ["none.yaml"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_malformed_input_exits_2_with_one_line(case, tmp_path, good_desc, capsys):
+    make, expected = CASES[case]
+    argv = make(tmp_path, good_desc)
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert "Traceback" not in err
+    for text in expected:
+        assert text in err, (text, err)
+    assert not (tmp_path / "pwned").exists()

@@ -1,0 +1,23 @@
+"""Shared fixtures: bundled confs and the DARTS networks of the papers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def confs_dir() -> Path:
+    return REPO / "confs"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The third-party data folder beside the repository (NAS-Bench-201 tables, Archai files)."""
+    if not SHARED_DATA.exists():
+        pytest.skip(f"{SHARED_DATA} is not there")
+    return SHARED_DATA
