@@ -188,7 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `descgraph` command; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # key=value overrides may come after options such as --expdir
+        if not (hasattr(args, "items") and all("=" in x and not x.startswith("-") for x in extra)):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.items += extra
     try:
         from descgraph._plugins import load_plugins
 

@@ -3,6 +3,16 @@
 from __future__ import annotations
 
 from algos.darts.builder import DartsModelDescBuilder, mixed_op_desc
+from algos.darts.finalizers import DartsFinalizers
 from algos.darts.mixed_op import MixedOp
+from algos.darts.runner import DartsExperimentRunner
+from algos.darts.trainer import DartsArchTrainer
 
-__all__ = ["DartsModelDescBuilder", "MixedOp", "mixed_op_desc"]
+__all__ = [
+    "DartsArchTrainer",
+    "DartsExperimentRunner",
+    "DartsFinalizers",
+    "DartsModelDescBuilder",
+    "MixedOp",
+    "mixed_op_desc",
+]

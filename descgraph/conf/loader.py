@@ -212,7 +212,10 @@ def _apply_override(data: dict, item: str, origins: dict[str, str]) -> None:
     value = yaml_safe_load(text, f"override {key}", error=ConfError) if text.strip() else ""
     node = data
     for k in keys[:-1]:
-        if not isinstance(node.get(k), dict):
+        target = _copy_target(node.get(k))
+        if isinstance(node.get(k), str) and target is not None:
+            node[k] = {COPY_KEY: target}  # the mapping form overlays the override on the copy
+        elif not isinstance(node.get(k), dict):
             node[k] = {}
         node = node[k]
     node[keys[-1]] = value
@@ -253,11 +256,10 @@ def load_conf_data(
     for path in paths:
         data = _deep_merge(data, _load_file(Path(path), (), origins))
         origins[""] = str(path)
-    data = _resolve_copies(data, origins)
-    data = _substitute(data, {**DEFAULT_VARIABLES, **(variables or {})})
-    for item in overrides:
+    for item in overrides:  # before copies resolve, so `dataset.x=...` reaches every copy of /dataset
         _apply_override(data, item, origins)
-    return data
+    data = _resolve_copies(data, origins)
+    return _substitute(data, {**DEFAULT_VARIABLES, **(variables or {})})
 
 
 def load_conf(

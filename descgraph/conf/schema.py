@@ -25,6 +25,8 @@ class DatasetConf(ConfModel):
     storage_name: str = Field("", description="folder name of the dataset inside dataroot")
     max_batches: int = Field(-1, description="if >= 0, only this many batches per epoch (toy runs)")
     download: bool = Field(True, description="download a missing dataset when the network allows")
+    synthetic_train_size: int = Field(512, ge=1, description="training images of the synthetic dataset")
+    synthetic_test_size: int = Field(128, ge=1, description="test images of the synthetic dataset")
 
 
 class ModelStemsConf(ConfModel):

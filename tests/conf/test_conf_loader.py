@@ -109,3 +109,22 @@ def test_bundled_darts_and_imagenet_combination(confs_dir):
 def test_every_bundled_conf_loads(confs_dir):
     for path in sorted((confs_dir / "algos").glob("*.yaml")):
         load_conf([path])
+
+
+def test_overrides_reach_copies_and_keys_inside_copies(tmp_path):
+    path = _write(
+        tmp_path,
+        "c.yaml",
+        """
+dataset: {name: cifar10, n_classes: 10}
+nas:
+  search:
+    loader: {dataset: '_copy: /dataset'}
+    trainer: {epochs: 3}
+  eval:
+    trainer: '_copy: /nas/search/trainer'
+""",
+    )
+    conf = load_conf([path], ["dataset.n_classes=100", "nas.eval.trainer.grad_clip=1.5"])
+    assert conf.nas.search.loader.dataset.n_classes == 100
+    assert conf.nas.eval.trainer.grad_clip == 1.5 and conf.nas.eval.trainer.epochs == 3

@@ -1,0 +1,44 @@
+"""The DARTS bilevel trainer: alternate an architecture step on search-val and a weight step on search-train."""
+
+from __future__ import annotations
+
+import torch
+from descgraph.train import ArchTrainer
+
+from algos.darts.architect import first_order_grads, second_order_grads
+
+
+class DartsArchTrainer(ArchTrainer):
+    """First order (xi = 0) or second order (the unrolled step, DARTS eq. 7-8), by `trainer.order`."""
+
+    def arch_step(self, x_train: torch.Tensor, y_train: torch.Tensor, x_val: torch.Tensor, y_val: torch.Tensor) -> None:
+        alphas = list(self.model.arch_params())
+        if self.conf.order == "second":
+            grads = second_order_grads(
+                self.model,
+                self.criterion,
+                (x_train, y_train),
+                (x_val, y_val),
+                xi=self._lr(),
+                momentum=self._momentum(),
+                weight_decay=self.conf.optimizer.decay,
+            )
+        else:
+            grads = first_order_grads(self.model, self.criterion, x_val, y_val)
+        self.alpha_optimizer.zero_grad(set_to_none=True)
+        for a, g in zip(alphas, grads):
+            a.grad = g.detach()
+        self.alpha_optimizer.step()
+
+    def _lr(self) -> float:
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    def _momentum(self) -> list[torch.Tensor] | None:
+        """The weight optimizer's momentum buffers times its momentum, as DARTS's virtual step uses them."""
+        momentum = self.conf.optimizer.momentum
+        arch = {id(a) for a in self.model.arch_params()}
+        weights = [p for p in self.model.parameters() if id(p) not in arch]
+        buffers = [self.optimizer.state.get(p, {}).get("momentum_buffer") for p in weights]
+        if self.conf.optimizer.type != "sgd" or any(b is None for b in buffers):
+            return None
+        return [b * momentum for b in buffers]

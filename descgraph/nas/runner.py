@@ -1,0 +1,126 @@
+"""ExperimentRunner: search, finalize, scale up, train from scratch, and write the experiment folder.
+
+<expdir>/conf.yaml, log.txt, search/{metrics.jsonl, checkpoint.pt, full_model_desc.yaml,
+final_model_desc.yaml}, eval/{full_model_desc.yaml, model.pt, metrics.jsonl, checkpoint.pt}, summary.json.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from descgraph._registry import Registry
+from descgraph.builders import ModelDescBuilder, get_builder
+from descgraph.conf import Conf, dump_conf
+from descgraph.data import get_loaders
+from descgraph.desc import ModelDesc, load_desc
+from descgraph.desc.io import atomic_write_text
+from descgraph.errors import DescgraphError
+from descgraph.nas.evaluater import EvalResult, Evaluater
+from descgraph.nas.finalizers import Finalizers, get_finalizers
+from descgraph.nas.searcher import Searcher, SearchResult
+from descgraph.train import Trainer
+
+ALGOS: Registry[type[ExperimentRunner]] = Registry("algorithm")
+
+log = logging.getLogger("descgraph")
+
+
+def register_algo(name: str):
+    """Decorator registering an ExperimentRunner subclass under an algorithm name."""
+    return ALGOS.register(name)
+
+
+def get_runner_class(name: str) -> type[ExperimentRunner]:
+    """The runner of a registered algorithm (loading algorithm plugins if needed)."""
+    if name not in ALGOS:
+        from descgraph._plugins import load_plugins
+
+        load_plugins()
+    return ALGOS.get(name)
+
+
+class ExperimentRunner:
+    """Runs one experiment; algorithms override the factory methods below.
+
+    Args:
+        conf: the effective conf.
+        expdir: the experiment folder.
+    """
+
+    def __init__(self, conf: Conf, expdir: str | Path) -> None:
+        self.conf, self.expdir = conf, Path(expdir)
+
+    # --- what an algorithm changes --------------------------------------------------------------
+    def model_desc_builder(self) -> ModelDescBuilder:
+        """The builder of the search model."""
+        return get_builder(self.conf.nas.search.model_desc.builder)
+
+    def trainer_class(self) -> type[Trainer] | None:
+        """The trainer of the search stage; None means no search training."""
+        return None
+
+    def finalizers(self) -> Finalizers:
+        """How the searched model becomes a final description."""
+        stage = self.conf.nas.search
+        return get_finalizers(stage.finalizer, stage.model_desc.max_final_edges)
+
+    def searcher(self) -> Searcher:
+        return Searcher(self.conf, self.expdir / "search")
+
+    def evaluater(self) -> Evaluater:
+        return Evaluater(self.conf, self.expdir / "eval")
+
+    # --- the flow -------------------------------------------------------------------------------
+    def search_loaders(self):
+        """Search-train and search-val loaders, or None when the algorithm does not train a supernet."""
+        if self.trainer_class() is None or self.conf.nas.search.trainer.epochs == 0:
+            return None
+        return get_loaders(self.conf.nas.search.loader, seed=self.conf.common.seed)
+
+    def eval_loaders(self):
+        """Train and test loaders of the eval stage."""
+        return get_loaders(self.conf.nas.eval.loader, seed=self.conf.common.seed)
+
+    def run_search(self, loaders=None) -> SearchResult:
+        """Build the supernet, train it, finalize it; writes search/final_model_desc.yaml."""
+        loaders = loaders if loaders is not None else self.search_loaders()
+        return self.searcher().search(self.model_desc_builder(), self.trainer_class(), self.finalizers(), loaders)
+
+    def run_eval(self, final_desc: ModelDesc, loaders=None) -> EvalResult:
+        """Scale the final description to the eval macro and train it from scratch."""
+        return self.evaluater().evaluate(final_desc, loaders if loaders is not None else self.eval_loaders())
+
+    def run(self, search: bool = True, eval: bool = True) -> dict[str, Any]:
+        """Search and/or evaluate; returns (and writes) the summary."""
+        start = time.perf_counter()
+        # data problems surface before anything in the experiment folder is touched
+        search_loaders = self.search_loaders() if search else None
+        eval_loaders = self.eval_loaders() if eval else None
+        self._prepare_expdir()
+        summary: dict[str, Any] = {"algo": self.conf.algo, "seed": self.conf.common.seed}
+        final_path = self.expdir / "search" / "final_model_desc.yaml"
+        if search:
+            result = self.run_search(search_loaders)
+            summary["search"] = result.summary()
+            final_desc = result.model_desc
+        elif eval:
+            if not final_path.exists():
+                raise DescgraphError(f"{final_path}: no final description; run the search first")
+            final_desc = load_desc(final_path)
+        if eval:
+            summary["eval"] = self.run_eval(final_desc, eval_loaders).summary()
+        summary["wall_s"] = round(time.perf_counter() - start, 2)
+        atomic_write_text(self.expdir / "summary.json", json.dumps(summary, indent=2) + "\n")
+        return summary
+
+    def _prepare_expdir(self) -> None:
+        self.expdir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.expdir / "conf.yaml", dump_conf(self.conf))
+        handler = logging.FileHandler(self.expdir / "log.txt")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)

@@ -1,0 +1,107 @@
+"""Benchmark: one forward+backward step of the DARTS search supernet on the CPU.
+
+The DARTS search macro (8 cells, 2 reductions, 4 nodes, 16 channels, stem multiplier 3) on CIFAR
+shapes: one warm-up step, then the median of N steps; prints JSON with the weight count, the batch,
+the thread count, the median step time and the process's peak resident memory. With --peer PYTHON it
+also runs Microsoft Archai 1.0.0's supernet (../shared/peers/archai/darts_supernet.py) in that
+interpreter, one after the other in this one run, and prints both and the ratios.
+
+    python tools/bench_supernet.py --json [--batch 64] [--steps 3] [--threads N] [--peer PYTHON]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PEER_SCRIPT = REPO.parent / "shared" / "peers" / "archai" / "darts_supernet.py"
+
+
+def measure(batch: int, steps: int, threads: int) -> dict:
+    """Build the supernet from the bundled darts conf and time forward+backward steps."""
+    import torch
+
+    from descgraph.builders import get_builder
+    from descgraph.conf import load_conf, resolve_conf_path
+    from descgraph.nn import Model
+
+    if threads:
+        torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    md = load_conf([resolve_conf_path("darts")]).nas.search.model_desc
+    model = Model(get_builder(md.builder).build(md), droppath=False, affine=False)
+    x, y = torch.randn(batch, 3, 32, 32), torch.randint(0, 10, (batch,))
+    lossfn = torch.nn.CrossEntropyLoss()
+
+    def step() -> None:
+        logits, _ = model(x)
+        lossfn(logits, y).backward()
+
+    step()
+    times = []
+    for _ in range(steps):
+        t = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t)
+    times.sort()
+    return {
+        "peer": "descgraph",
+        "weights": model.param_count(),
+        "batch": batch,
+        "threads": torch.get_num_threads(),
+        "step_s": times[len(times) // 2],
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def run_isolated(argv: list[str]) -> dict:
+    """Run a measurement in a fresh process, so each one's peak memory is its own."""
+    out = subprocess.run(argv, check=True, capture_output=True, text=True, cwd=REPO)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--steps", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    ap.add_argument("--peer", help="python of a venv with Archai 1.0.0 (shared/peers/archai/setup.sh prints it)")
+    ap.add_argument("--json", action="store_true", help="print JSON only")
+    ap.add_argument("--_self", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args._self or not args.peer:
+        result = measure(args.batch, args.steps, args.threads)
+        print(json.dumps(result) if args.json or args._self else json.dumps(result, indent=2))
+        return
+    common = ["--batch", str(args.batch), "--steps", str(args.steps), "--threads", str(args.threads)]
+    ours = run_isolated([sys.executable, __file__, "--_self", *common])
+    peer = run_isolated([args.peer, str(PEER_SCRIPT), *common])
+    result = {
+        "descgraph": ours,
+        "archai": peer,
+        "step_ratio": ours["step_s"] / peer["step_s"],
+        "rss_ratio": ours["peak_rss_mb"] / peer["peak_rss_mb"],
+        "cpu": _cpu_model(),
+    }
+    print(json.dumps(result) if args.json else json.dumps(result, indent=2))
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return os.uname().machine
+
+
+if __name__ == "__main__":
+    main()
