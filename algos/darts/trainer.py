@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import torch
-from descgraph.train import ArchTrainer
 
 from algos.darts.architect import first_order_grads, second_order_grads
+from descgraph.train import ArchTrainer
 
 
 class DartsArchTrainer(ArchTrainer):

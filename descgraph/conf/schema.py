@@ -111,8 +111,21 @@ class TrainerConf(ConfModel):
     checkpoint_freq: int = Field(1, ge=1, description="epochs between checkpoints")
 
 
+class CombinationsConf(ConfModel):
+    reductions: list[int] = Field(default_factory=list, description="n_reductions values to sweep (empty: the conf's)")
+    cells: list[int] = Field(default_factory=list, description="n_cells values to sweep (empty: the conf's)")
+    nodes: list[int] = Field(default_factory=list, description="cell.n_nodes values to sweep (empty: the conf's)")
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.reductions or self.cells or self.nodes)
+
+
 class StageConf(ConfModel):
     model_desc: ModelDescConf = Field(default_factory=ModelDescConf, description="macro architecture")
+    combinations: CombinationsConf = Field(
+        default_factory=CombinationsConf, description="search once per (reductions, cells, nodes) and keep the best"
+    )
     loader: LoaderConf = Field(default_factory=LoaderConf, description="data loading")
     trainer: TrainerConf = Field(default_factory=TrainerConf, description="training")
     finalizer: str = Field("default", description="registered finalizer")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from descgraph.nas.combinations import SearchCombinations
 from descgraph.nas.evaluater import EvalResult, Evaluater
 from descgraph.nas.finalizers import FINALIZERS, Finalizers, get_finalizers, plain_op
 from descgraph.nas.runner import ALGOS, ExperimentRunner, get_runner_class, register_algo
@@ -14,6 +15,7 @@ __all__ = [
     "Evaluater",
     "ExperimentRunner",
     "Finalizers",
+    "SearchCombinations",
     "SearchResult",
     "Searcher",
     "get_finalizers",

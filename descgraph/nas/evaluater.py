@@ -59,13 +59,15 @@ class Evaluater:
         save_weights(model.state_dict(), self.dirpath / "model.pt")
         test = trainer.evaluate(loaders.test)
         model.cpu()
+        macs = count_macs(model, desc.input_shape)
         metrics = {
             "test_top1": test["top1"],
             "test_top5": test["top5"],
             "test_loss": test["loss"],
             "params": model.param_count(),
             "params_with_aux": model.param_count(with_aux=True),
-            "macs": count_macs(model, desc.input_shape),
+            "macs": macs,
+            "flops": 2 * macs,
             "epochs": len(result.epochs),
         }
         return EvalResult(desc, metrics, result.epochs)

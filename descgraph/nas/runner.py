@@ -19,6 +19,7 @@ from descgraph.data import get_loaders
 from descgraph.desc import ModelDesc, load_desc
 from descgraph.desc.io import atomic_write_text
 from descgraph.errors import DescgraphError
+from descgraph.nas.combinations import SearchCombinations
 from descgraph.nas.evaluater import EvalResult, Evaluater
 from descgraph.nas.finalizers import Finalizers, get_finalizers
 from descgraph.nas.searcher import Searcher, SearchResult
@@ -69,7 +70,9 @@ class ExperimentRunner:
         return get_finalizers(stage.finalizer, stage.model_desc.max_final_edges)
 
     def searcher(self) -> Searcher:
-        return Searcher(self.conf, self.expdir / "search")
+        """One search, or a sweep over macro combinations when `nas.search.combinations` lists any."""
+        cls = SearchCombinations if self.conf.nas.search.combinations.enabled else Searcher
+        return cls(self.conf, self.expdir / "search")
 
     def evaluater(self) -> Evaluater:
         return Evaluater(self.conf, self.expdir / "eval")

@@ -168,3 +168,23 @@ def test_search_killed_mid_epoch_resumes_to_the_same_final_desc(tmp_path):
         ]
 
     assert lines(alone) == lines(killed)
+
+
+def test_search_combinations_sweep_keeps_the_best(tmp_path):
+    argv = [
+        *TOY,
+        "nas.search.trainer.epochs=1",
+        "nas.search.combinations.cells=[2,3]",
+        "nas.search.combinations.nodes=[1,2]",
+        "--no-eval",
+        "--expdir",
+        str(tmp_path),
+    ]
+    assert main(["run", *argv]) == 0
+    rows = [json.loads(x) for x in (tmp_path / "search" / "combinations.jsonl").read_text().splitlines()]
+    assert [(r["cells"], r["nodes"]) for r in rows] == [(2, 1), (2, 2), (3, 1), (3, 2)]
+    for r in rows:
+        assert (tmp_path / "search" / f"r1_c{r['cells']}_n{r['nodes']}" / "checkpoint.pt").exists()
+    best = max(rows, key=lambda r: r["val_top1"])
+    final = load_desc(tmp_path / "search" / "final_model_desc.yaml")
+    assert final.hash() == best["final_desc_hash"] and len(final.cell_descs) == best["cells"]
