@@ -1,9 +1,15 @@
-"""The op registry and every primitive op; `create(op_desc, affine, arch_params)` builds one."""
+"""The op registry and every primitive op; `create(op_desc, affine, arch_params)` builds one.
+
+Ops are classes with explicit keyword arguments (`ch_in`, `ch_out`, `stride`, `affine`, ...),
+registered by name with `register_op`; `create` is the one place that reads an OpDesc.
+"""
 
 from __future__ import annotations
 
-from descgraph.ops import basic, composite, convs, heads, pools, stems  # noqa: F401  (registers the ops)
-from descgraph.ops._factory import OPS, create, op_names, register_op
+# Importing the op modules registers their ops.
+from descgraph.ops import basic, composite, convs, heads, pools, post_ops, preprocess, sep_convs, stems  # noqa: F401
+from descgraph.ops._factory import create
+from descgraph.ops._registry import OPS, op_names, register_op
 from descgraph.ops.drop_path import DropPath
 
 __all__ = ["OPS", "DropPath", "create", "op_names", "register_op"]

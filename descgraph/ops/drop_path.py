@@ -7,22 +7,33 @@ from torch import nn
 
 
 class DropPath(nn.Module):
-    """Zero each sample's output with probability `p`, scaling the kept ones by 1/(1-p); identity in eval.
+    """Zero each sample with probability `p`, scaling the kept ones by 1/(1-p); the identity in eval or at p == 0.
 
     Args:
-        p: drop probability; settable during training (it is ramped up by the trainer).
+        p: drop probability in [0, 1); settable, since trainers ramp it up over the epochs.
     """
 
     def __init__(self, p: float = 0.0) -> None:
         super().__init__()
         self.p = p
 
+    @property
+    def p(self) -> float:
+        """Drop probability."""
+        return self._p
+
+    @p.setter
+    def p(self, value: float) -> None:
+        if not 0.0 <= value < 1.0:  # p == 1 would divide by zero
+            raise ValueError(f"drop path probability must be in [0, 1), got {value}")
+        self._p = float(value)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training or self.p <= 0:
+        if not self.training or self._p == 0.0:
             return x
-        keep = 1.0 - self.p
-        mask = torch.empty(x.shape[0], *([1] * (x.dim() - 1)), dtype=x.dtype, device=x.device).bernoulli_(keep)
-        return x * mask / keep
+        keep = 1.0 - self._p
+        mask = torch.empty((x.shape[0],) + (1,) * (x.dim() - 1), dtype=x.dtype, device=x.device).bernoulli_(keep)
+        return x / keep * mask
 
     def extra_repr(self) -> str:
-        return f"p={self.p}"
+        return f"p={self._p}"

@@ -1,41 +1,65 @@
-"""Ops that combine states or produce logits: concate_channels, proj_channels, linear."""
+"""The model's head: global pools to [N, C] (pool_adaptive_avg2d, pool_avg2d7x7, pool_mean_tensor) and linear."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from descgraph.ops._factory import register_op
+from descgraph.ops._checks import require_same_channels
+from descgraph.ops._registry import register_op
 
 
-@register_op("concate_channels")
-class ConcateChannels(nn.Module):
-    """Concatenate the inputs along channels (a DARTS cell's output)."""
+@register_op("pool_adaptive_avg2d")
+class PoolAdaptiveAvg2d(nn.Module):
+    """Global average pool to [N, C] (DARTS CIFAR's AdaptiveAvgPool2d(1)).
 
-    def __init__(self, ch_in: int | None = None, ch_out: int | None = None, in_len: int = 1) -> None:
+    Args:
+        ch_in: input channels.
+        ch_out: output channels, equal to ch_in.
+    """
+
+    def __init__(self, ch_in: int, ch_out: int) -> None:
         super().__init__()
+        require_same_channels(ch_in, ch_out)
+        self.pool = nn.AdaptiveAvgPool2d(1)
 
-    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
-        return torch.cat(xs, dim=1)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pool(x).flatten(1)
 
 
-@register_op("proj_channels")
-class ProjChannels(nn.Module):
-    """Concatenate the inputs, then ReLU -> 1x1 conv -> BN down to ch_out."""
+@register_op("pool_avg2d7x7")
+class PoolAvg2d7x7(nn.Module):
+    """7x7 average pool to [N, C] (DARTS ImageNet's AvgPool2d(7), for 7x7 feature maps); arguments as above."""
 
-    def __init__(self, ch_in: int, ch_out: int, in_len: int = 1, affine: bool = True) -> None:
+    def __init__(self, ch_in: int, ch_out: int) -> None:
         super().__init__()
-        self.proj = nn.Sequential(
-            nn.ReLU(inplace=False), nn.Conv2d(ch_in, ch_out, 1, bias=False), nn.BatchNorm2d(ch_out, affine=affine)
-        )
+        require_same_channels(ch_in, ch_out)
+        self.pool = nn.AvgPool2d(7)
 
-    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
-        return self.proj(torch.cat(xs, dim=1))
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pool(x).flatten(1)
+
+
+@register_op("pool_mean_tensor")
+class PoolMeanTensor(nn.Module):
+    """Mean over height and width to [N, C]; arguments as PoolAdaptiveAvg2d."""
+
+    def __init__(self, ch_in: int, ch_out: int) -> None:
+        super().__init__()
+        require_same_channels(ch_in, ch_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean(dim=(2, 3))
 
 
 @register_op("linear")
 class Linear(nn.Linear):
-    """Flatten to [N, ch_in], then a linear layer with bias."""
+    """Flatten to [N, ch_in], then a linear layer with bias (the classifier).
+
+    Args:
+        ch_in: input features.
+        ch_out: output features (classes).
+    """
 
     def __init__(self, ch_in: int, ch_out: int) -> None:
         super().__init__(ch_in, ch_out)

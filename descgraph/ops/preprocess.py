@@ -1,0 +1,55 @@
+"""Cell stems that adapt a previous cell's output: prepr_reduce (FactorizedReduce) and prepr_normal."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from descgraph.ops._checks import require_stride
+from descgraph.ops._registry import register_op
+from descgraph.ops.convs import ReLUConvBN
+
+
+@register_op("prepr_reduce")
+class FactorizedReduce(nn.Module):
+    """Halve H and W with two 1x1 stride-2 convs, the second shifted by one pixel (DARTS FactorizedReduce).
+
+    Odd sizes are padded by one zero row/column at the bottom/right so both halves are
+    ceil(H/2) x ceil(W/2); even sizes compute exactly what DARTS does.
+
+    Args:
+        ch_in: input channels.
+        ch_out: output channels, split between the two convs.
+        affine: whether the BN learns scale and shift.
+        stride: must be 2.
+    """
+
+    def __init__(self, ch_in: int, ch_out: int, affine: bool = True, stride: int = 2) -> None:
+        super().__init__()
+        require_stride(stride, 2)
+        self.relu = nn.ReLU(inplace=False)
+        self.conv_1 = nn.Conv2d(ch_in, ch_out // 2, 1, stride=2, bias=False)
+        self.conv_2 = nn.Conv2d(ch_in, ch_out - ch_out // 2, 1, stride=2, bias=False)
+        self.bn = nn.BatchNorm2d(ch_out, affine=affine)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.relu(x)
+        pad_h, pad_w = x.shape[-2] % 2, x.shape[-1] % 2
+        if pad_h or pad_w:  # DARTS would fail to concatenate halves of different sizes
+            x = F.pad(x, (0, pad_w, 0, pad_h))
+        return self.bn(torch.cat([self.conv_1(x), self.conv_2(x[:, :, 1:, 1:])], dim=1))
+
+
+@register_op("prepr_normal")
+class PreprNormal(ReLUConvBN):
+    """ReLU -> 1x1 conv -> BN: a cell stem that only adapts channels (DARTS ReLUConvBN(C_prev, C, 1, 1, 0)).
+
+    Args:
+        ch_in: input channels.
+        ch_out: output channels.
+        affine: whether the BN learns scale and shift.
+    """
+
+    def __init__(self, ch_in: int, ch_out: int, affine: bool = True) -> None:
+        super().__init__(ch_in, ch_out, kernel=1, affine=affine)
