@@ -6,7 +6,7 @@ the thread count, the median step time and the process's peak resident memory. W
 also runs Microsoft Archai 1.0.0's supernet (../shared/peers/archai/darts_supernet.py) in that
 interpreter, one after the other in this one run, and prints both and the ratios.
 
-    python tools/bench_supernet.py --json [--batch 64] [--steps 3] [--threads N] [--peer PYTHON]
+    python tools/bench_supernet.py --json [--batch 64] [--steps 3] [--threads N] [--peer PYTHON [--rounds 3]]
 """
 
 from __future__ import annotations
@@ -35,9 +35,14 @@ def measure(batch: int, steps: int, threads: int) -> dict:
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(0)
-    md = load_conf([resolve_conf_path("darts")]).nas.search.model_desc
+    stage = load_conf([resolve_conf_path("darts")]).nas.search
+    md, trainer = stage.model_desc, stage.trainer
     model = Model(get_builder(md.builder).build(md), droppath=False, affine=False)
-    x, y = torch.randn(batch, 3, 32, 32), torch.randint(0, 10, (batch,))
+    # the layout and recomputation the search trainer uses (nas.search.trainer in confs/algos/darts.yaml)
+    layout = torch.channels_last if trainer.channels_last else torch.contiguous_format
+    model = model.to(memory_format=layout)
+    model.set_recompute(trainer.recompute_cells)
+    x, y = torch.randn(batch, 3, 32, 32).contiguous(memory_format=layout), torch.randint(0, 10, (batch,))
     lossfn = torch.nn.CrossEntropyLoss()
 
     def step() -> None:
@@ -57,6 +62,8 @@ def measure(batch: int, steps: int, threads: int) -> dict:
         "batch": batch,
         "threads": torch.get_num_threads(),
         "step_s": times[len(times) // 2],
+        "channels_last": trainer.channels_last,
+        "recompute_cells": model.recompute,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
@@ -73,6 +80,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     ap.add_argument("--peer", help="python of a venv with Archai 1.0.0 (shared/peers/archai/setup.sh prints it)")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating runs of each side (with --peer)")
     ap.add_argument("--json", action="store_true", help="print JSON only")
     ap.add_argument("--_self", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -81,16 +89,26 @@ def main() -> None:
         print(json.dumps(result) if args.json or args._self else json.dumps(result, indent=2))
         return
     common = ["--batch", str(args.batch), "--steps", str(args.steps), "--threads", str(args.threads)]
-    ours = run_isolated([sys.executable, __file__, "--_self", *common])
-    peer = run_isolated([args.peer, str(PEER_SCRIPT), *common])
+    ours, peer = [], []
+    for _ in range(args.rounds):  # alternate, so a slow spell of the machine hits both sides
+        ours.append(run_isolated([sys.executable, __file__, "--_self", *common]))
+        peer.append(run_isolated([args.peer, str(PEER_SCRIPT), *common]))
+    ours_med, peer_med = _median_run(ours), _median_run(peer)
     result = {
-        "descgraph": ours,
-        "archai": peer,
-        "step_ratio": ours["step_s"] / peer["step_s"],
-        "rss_ratio": ours["peak_rss_mb"] / peer["peak_rss_mb"],
+        "descgraph": ours_med,
+        "archai": peer_med,
+        "rounds": args.rounds,
+        "step_s_each": {"descgraph": [r["step_s"] for r in ours], "archai": [r["step_s"] for r in peer]},
+        "step_ratio": ours_med["step_s"] / peer_med["step_s"],
+        "rss_ratio": ours_med["peak_rss_mb"] / peer_med["peak_rss_mb"],
         "cpu": _cpu_model(),
     }
     print(json.dumps(result) if args.json else json.dumps(result, indent=2))
+
+
+def _median_run(runs: list[dict]) -> dict:
+    """The run with the median step time."""
+    return sorted(runs, key=lambda r: r["step_s"])[len(runs) // 2]
 
 
 def _cpu_model() -> str:

@@ -13,6 +13,7 @@ from descgraph.nn.arch_params import arch_parameters, weight_parameters
 from descgraph.nn.aux_tower import AuxTower
 from descgraph.nn.cell import Cell
 from descgraph.nn.check import check_op_names
+from descgraph.nn.recompute import run_recomputed
 
 
 class Model(nn.Module):
@@ -44,13 +45,26 @@ class Model(nn.Module):
                 self.aux_towers[str(i)] = AuxTower(aux, in_size=cell_desc.out_shape[-1])
         self.pool_op = ops.create(desc.pool_op, affine=affine)
         self.logits_op = ops.create(desc.logits_op, affine=affine)
+        self.recompute = 0
+
+    def set_recompute(self, n_cells: int) -> None:
+        """Recompute the activations of the first `n_cells` cells in backward (-1: every cell).
+
+        Trades one more forward of those cells for their stored activations; the math is unchanged.
+        """
+        self.recompute = len(self.cells) if n_cells < 0 else n_cells
+
+    def _run_cell(self, i: int, cell: Cell, *xs: torch.Tensor) -> torch.Tensor:
+        if i < self.recompute and self.training and torch.is_grad_enabled():
+            return run_recomputed(cell, *xs)
+        return cell(*xs)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         s0 = self.model_stems[0](x)
         s1 = self.model_stems[1](s0) if len(self.model_stems) > 1 else s0
         aux_logits = None
         for i, cell in enumerate(self.cells):
-            s0, s1 = s1, cell(s0, s1) if len(cell.stems) == 2 else cell(s1)
+            s0, s1 = s1, self._run_cell(i, cell, *((s0, s1) if len(cell.stems) == 2 else (s1,)))
             if self.training and str(i) in self.aux_towers:
                 aux_logits = self.aux_towers[str(i)](s1)
         return self.logits_op(self.pool_op(s1)), aux_logits

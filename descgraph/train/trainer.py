@@ -71,7 +71,10 @@ class Trainer:
         progress: bool | None = None,
     ) -> None:
         self.conf, self.device, self.seed, self.title = conf, torch.device(device), seed, title
-        self.model = model.to(self.device)
+        self.memory_format = torch.channels_last if conf.channels_last else torch.contiguous_format
+        self.model = model.to(self.device, memory_format=self.memory_format)
+        if conf.recompute_cells and hasattr(model, "set_recompute"):
+            model.set_recompute(conf.recompute_cells)
         self.criterion = criterion or nn.CrossEntropyLoss()
         self.optimizer = make_optimizer(model_weights(model), conf.optimizer)
         self.scheduler = make_scheduler(self.optimizer, conf.epochs, conf.lr_schedule)
@@ -135,7 +138,10 @@ class Trainer:
             dynamic_ncols=True,
         )
         for x, y in bar:
-            yield x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+            x = x.to(self.device, non_blocking=True)
+            if x.dim() == 4:
+                x = x.contiguous(memory_format=self.memory_format)
+            yield x, y.to(self.device, non_blocking=True)
 
     def train_epoch(self, epoch: int, train_loader, val_loader=None) -> dict[str, float]:
         self.model.train()
