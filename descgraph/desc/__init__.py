@@ -5,6 +5,15 @@ This package never imports torch.
 
 from __future__ import annotations
 
+from descgraph.desc.graph import (
+    cell_graph,
+    dead_nodes,
+    model_graph,
+    remove_edge,
+    rewire_edge,
+    states_reaching_output,
+    topological_states,
+)
 from descgraph.desc.io import (
     dump_desc,
     load_desc,
@@ -38,12 +47,19 @@ __all__ = [
     "NodeDesc",
     "OpDesc",
     "Shape",
+    "cell_graph",
+    "dead_nodes",
     "dump_desc",
     "load_desc",
     "model_desc_json_schema",
+    "model_graph",
     "parse_desc",
     "read_data",
+    "remove_edge",
+    "rewire_edge",
     "save_desc",
+    "states_reaching_output",
+    "topological_states",
     "validate_cell",
     "validate_model_desc",
 ]
