@@ -1,51 +1,45 @@
-"""The dataset registry: providers turn a DatasetConf into train and test splits."""
+"""The dataset registry: a provider turns a DatasetConf into DatasetSplits.
+
+A provider is any callable `provider(conf: DatasetConf) -> DatasetSplits`: a function, or a
+DatasetSplits subclass whose `__init__(self, conf)` fills the fields.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-
-import torch
-from torch.utils.data import TensorDataset
 
 from descgraph._registry import Registry
 from descgraph.conf.schema import DatasetConf
+from descgraph.data.splits import DatasetSplits
+from descgraph.errors import DataError, RegistryError
 
-Provider = Callable[[DatasetConf], "DatasetSplits"]
+Provider = Callable[[DatasetConf], DatasetSplits]
 DATASETS: Registry[Provider] = Registry("dataset")
 
-
-@dataclass
-class DatasetSplits:
-    """Train and test images (N x C x H x W, uint8 0..255 or float 0..1) with labels, and how to normalize.
-
-    Args:
-        train: training images and labels.
-        test: test images and labels.
-        n_classes: number of classes.
-        mean: per-channel mean of the training images, in [0, 1] units.
-        std: per-channel standard deviation, in [0, 1] units.
-        can_flip: whether a horizontal flip keeps the label (not for digits or text).
-    """
-
-    train: TensorDataset
-    test: TensorDataset
-    n_classes: int
-    mean: list[float]
-    std: list[float]
-    can_flip: bool = True
-
-    @property
-    def shape(self) -> list[int]:
-        return list(self.train.tensors[0].shape[1:])
+# the conf fields a provider's splits must agree with, or the model is built for other data
+_MATCHED_FIELDS = ("n_classes", "channels", "image_size")
 
 
 def register_dataset(name: str) -> Callable[[Provider], Provider]:
-    """Decorator registering a dataset provider `fn(conf: DatasetConf) -> DatasetSplits` under `name`."""
+    """Decorator registering a dataset provider under `name`; a name already taken is a RegistryError."""
     return DATASETS.register(name)
 
 
-def channel_stats(images: torch.Tensor) -> tuple[list[float], list[float]]:
-    """Per-channel mean and std of N x C x H x W images, in [0, 1] units."""
-    x = images.float() / (255.0 if images.dtype == torch.uint8 else 1.0)
-    return x.mean(dim=(0, 2, 3)).tolist(), x.std(dim=(0, 2, 3)).tolist()
+def get_provider(name: str) -> Provider:
+    """The provider registered under `name`; an unknown name is a DataError naming `dataset.name`."""
+    try:
+        return DATASETS.get(name)
+    except RegistryError as e:
+        raise DataError(f"dataset.name: {e}") from None
+
+
+def load_splits(conf: DatasetConf) -> DatasetSplits:
+    """Run the provider of `conf.name` and check its splits against the conf."""
+    splits = get_provider(conf.name)(conf)
+    if not isinstance(splits, DatasetSplits):
+        raise DataError(f"dataset.name: provider {conf.name!r} returned {type(splits).__name__}, not DatasetSplits")
+    for field in _MATCHED_FIELDS:
+        want, have = getattr(conf, field), getattr(splits, field)
+        if want != have:
+            raise DataError(f"dataset.{field}: the conf says {want} but {conf.name!r} provides {have}")
+    return splits

@@ -1,31 +1,32 @@
 """`cifar10` and `cifar100`: the python-version batch files, read without running any pickled code.
 
-The batches are pickles; a restricted unpickler admits only the numpy globals that rebuild arrays,
-so a tampered file is refused instead of executed.
+Each batch is a pickled dict with bytes keys: b'data' (N x 3072 uint8, the R, G and B planes of a
+32 x 32 image in turn) and b'labels' (CIFAR-10) or b'fine_labels' (CIFAR-100).
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
-import pickle
-import tarfile
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import TensorDataset
-from tqdm import tqdm
 
 from descgraph.conf.schema import DatasetConf
-from descgraph.data._registry import DatasetSplits, channel_stats, register_dataset
+from descgraph.data._registry import register_dataset
+from descgraph.data.download import download, extract, file_md5
+from descgraph.data.safe_pickle import load_array_pickle
+from descgraph.data.splits import DatasetSplits
 from descgraph.errors import DataError
+
+PIXELS = 3 * 32 * 32
 
 
 @dataclass(frozen=True)
 class CifarLayout:
+    """Where a CIFAR variant keeps its batches and where to fetch them."""
+
     title: str
     folder: str
     train_files: tuple[str, ...]
@@ -35,102 +36,100 @@ class CifarLayout:
     url: str
     md5: str
 
+    @property
+    def archive_name(self) -> str:
+        return self.url.rsplit("/", 1)[-1]
+
 
 CIFAR10 = CifarLayout(
-    "CIFAR-10",
-    "cifar-10-batches-py",
-    tuple(f"data_batch_{i}" for i in range(1, 6)),
-    "test_batch",
-    b"labels",
-    10,
-    "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
-    "c58f30108f718f92721af3b95e74349a",
+    title="CIFAR-10",
+    folder="cifar-10-batches-py",
+    train_files=tuple(f"data_batch_{i}" for i in range(1, 6)),
+    test_file="test_batch",
+    label_key=b"labels",
+    n_classes=10,
+    url="https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+    md5="c58f30108f718f92721af3b95e74349a",
 )
 CIFAR100 = CifarLayout(
-    "CIFAR-100",
-    "cifar-100-python",
-    ("train",),
-    "test",
-    b"fine_labels",
-    100,
-    "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
-    "eb9058c3a382ffc7106e4002c42a8d85",
+    title="CIFAR-100",
+    folder="cifar-100-python",
+    train_files=("train",),
+    test_file="test",
+    label_key=b"fine_labels",
+    n_classes=100,
+    url="https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
+    md5="eb9058c3a382ffc7106e4002c42a8d85",
 )
 
-_ALLOWED = {
-    ("numpy.core.multiarray", "_reconstruct"),
-    ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy", "ndarray"),
-    ("numpy", "dtype"),
-    ("_codecs", "encode"),
-    ("numpy.core.multiarray", "scalar"),
-    ("numpy._core.multiarray", "scalar"),
-}
+
+def _check_images(data: Any, path: Path) -> np.ndarray:
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != PIXELS:
+        got = f"{data.shape} {data.dtype}" if isinstance(data, np.ndarray) else type(data).__name__
+        raise DataError(f"{path}: b'data' must be an N x {PIXELS} uint8 array, got {got}")
+    return data
 
 
-class _ArraysOnlyUnpickler(pickle.Unpickler):
-    """Rebuilds dicts, lists, bytes and numpy arrays; any other global is refused."""
-
-    def find_class(self, module: str, name: str):
-        if (module, name) not in _ALLOWED:
-            raise pickle.UnpicklingError(f"refused global {module}.{name}")
-        return super().find_class(module, name)
-
-
-def read_batch(path: Path, label_key: bytes) -> tuple[torch.Tensor, torch.Tensor]:
-    """One batch file as uint8 images N x 3 x 32 x 32 and int64 labels; DataError if anything is off."""
+def _check_labels(raw: Any, key: bytes, n_images: int, n_classes: int, path: Path) -> np.ndarray:
     try:
-        with open(path, "rb") as f:
-            entry = _ArraysOnlyUnpickler(f, encoding="bytes").load()
-    except FileNotFoundError:
-        raise DataError(f"{path}: missing batch file") from None
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as e:
-        raise DataError(f"{path}: not a readable CIFAR batch ({e or type(e).__name__})") from None
+        labels = np.asarray(raw)
+    except (TypeError, ValueError) as e:
+        raise DataError(f"{path}: {key!r} is not a list of integers ({e})") from None
+    if labels.size == 0:
+        labels = labels.astype(np.int64)
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise DataError(f"{path}: {key!r} must be a list of integers, got {labels.dtype} of shape {labels.shape}")
+    if len(labels) != n_images:
+        raise DataError(f"{path}: {len(labels)} labels in {key!r} for {n_images} images")
+    if len(labels) and (labels.min() < 0 or labels.max() >= n_classes):
+        raise DataError(f"{path}: labels {labels.min()}..{labels.max()} outside 0..{n_classes - 1}")
+    return labels.astype(np.int64)
+
+
+def read_batch(path: Path, label_key: bytes, n_classes: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """One batch file as uint8 images N x 3 x 32 x 32 and int64 labels.
+
+    Raises:
+        DataError: naming the file, when it is missing, refused, damaged or not in the CIFAR layout.
+    """
+    entry = load_array_pickle(path)
     if not isinstance(entry, dict) or b"data" not in entry or label_key not in entry:
-        raise DataError(f"{path}: expected a dict with b'data' and {label_key!r}")
-    data, labels = np.asarray(entry[b"data"]), list(entry[label_key])
-    if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
-        raise DataError(f"{path}: b'data' must be N x 3072 uint8, got {data.shape} {data.dtype}")
-    if len(labels) != data.shape[0]:
-        raise DataError(f"{path}: {len(labels)} labels for {data.shape[0]} images")
-    return torch.from_numpy(data.reshape(-1, 3, 32, 32).copy()), torch.tensor(labels, dtype=torch.long)
+        raise DataError(f"{path}: expected a dict with keys b'data' and {label_key!r}")
+    images = _check_images(entry[b"data"], path)
+    labels = _check_labels(entry[label_key], label_key, len(images), n_classes, path)
+    return torch.from_numpy(images.reshape(-1, 3, 32, 32).copy()), torch.from_numpy(labels)
 
 
-def _download(layout: CifarLayout, root: Path) -> None:
-    """Fetch the archive, check its md5, extract it safely under `root`."""
-    root.mkdir(parents=True, exist_ok=True)
-    archive = root / Path(layout.url).name
-    with urllib.request.urlopen(layout.url, timeout=30) as response:  # noqa: S310 - fixed https URL
-        total = int(response.headers.get("Content-Length") or 0)
-        buf = io.BytesIO()
-        with tqdm(total=total, unit="B", unit_scale=True, desc=f"downloading {layout.title}", disable=None) as bar:
-            while chunk := response.read(1 << 20):
-                buf.write(chunk)
-                bar.update(len(chunk))
-    if hashlib.md5(buf.getvalue()).hexdigest() != layout.md5:  # noqa: S324 - the published checksum is md5
-        raise DataError(f"{layout.url}: checksum mismatch, download corrupted")
-    archive.write_bytes(buf.getvalue())
-    with tarfile.open(archive) as tar:
-        for member in tar.getmembers():
-            if member.name.startswith("/") or ".." in Path(member.name).parts:
-                raise DataError(f"{archive}: unsafe member path {member.name}")
-        tar.extractall(root, filter="data")
+def _fetch(layout: CifarLayout, root: Path, allow_download: bool) -> str:
+    """Try to put the official archive's folder under `root`; return why the folder may still be missing."""
+    archive = root / layout.archive_name
+    if not (archive.is_file() and file_md5(archive) == layout.md5):
+        if not allow_download:
+            return "download disabled (dataset.download: false)"
+        try:
+            download(layout.url, archive, layout.md5)
+        except DataError as e:
+            return f"download failed: {e}"
+    try:
+        extract(archive, root)
+    except DataError as e:
+        return f"extraction failed: {e}"
+    return f"{archive} does not contain it"
 
 
-def _ensure_folder(layout: CifarLayout, conf: DatasetConf) -> Path:
+def find_folder(layout: CifarLayout, conf: DatasetConf) -> Path:
+    """The batch folder under `conf.dataroot`, fetched first when missing and allowed.
+
+    Raises:
+        DataError: naming the folder, when it is missing and could not be fetched.
+    """
     root = Path(conf.dataroot).expanduser()
     folder = root / (conf.storage_name or layout.folder)
     if folder.is_dir():
         return folder
-    reason = "download disabled (dataset.download: false)"
-    if conf.download:
-        try:
-            _download(layout, root)
-            if folder.is_dir():
-                return folder
-            reason = "the archive did not contain it"
-        except (OSError, tarfile.TarError) as e:
-            reason = f"download failed: {getattr(e, 'reason', e)}"
+    reason = _fetch(layout, root, conf.download)
+    if folder.is_dir():
+        return folder
     raise DataError(
         f"{conf.name}: no {layout.title} batches in {folder} ({reason}); "
         f"put the python version of {layout.title} there or set dataset.dataroot"
@@ -138,16 +137,12 @@ def _ensure_folder(layout: CifarLayout, conf: DatasetConf) -> Path:
 
 
 def load_cifar(layout: CifarLayout, conf: DatasetConf) -> DatasetSplits:
-    """Train and test splits of a CIFAR folder."""
-    folder = _ensure_folder(layout, conf)
-    parts = [read_batch(folder / name, layout.label_key) for name in layout.train_files]
-    train_x, train_y = torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
-    test_x, test_y = read_batch(folder / layout.test_file, layout.label_key)
-    for path, labels in ((folder, train_y), (folder / layout.test_file, test_y)):
-        if labels.numel() and (labels.min() < 0 or labels.max() >= layout.n_classes):
-            raise DataError(f"{path}: labels outside 0..{layout.n_classes - 1}")
-    mean, std = channel_stats(train_x)
-    return DatasetSplits(TensorDataset(train_x, train_y), TensorDataset(test_x, test_y), layout.n_classes, mean, std)
+    """Train and test splits of a CIFAR folder, uint8 images, mean and std from the training images."""
+    folder = find_folder(layout, conf)
+    parts = [read_batch(folder / name, layout.label_key, layout.n_classes) for name in layout.train_files]
+    train = torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
+    test = read_batch(folder / layout.test_file, layout.label_key, layout.n_classes)
+    return DatasetSplits.from_tensors(train, test, layout.n_classes)
 
 
 @register_dataset("cifar10")
@@ -158,5 +153,5 @@ def load_cifar10(conf: DatasetConf) -> DatasetSplits:
 
 @register_dataset("cifar100")
 def load_cifar100(conf: DatasetConf) -> DatasetSplits:
-    """CIFAR-100 (fine labels) from <dataroot>/cifar-100-python."""
+    """CIFAR-100 with its 100 fine labels, from <dataroot>/cifar-100-python."""
     return load_cifar(CIFAR100, conf)

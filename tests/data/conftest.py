@@ -1,0 +1,50 @@
+"""Fixtures of the data tests: CIFAR batch files in the real format, a scratch dataset registry."""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from descgraph.data import DATASETS
+
+
+def cifar_batch(n: int, seed: int, label_key: bytes = b"labels", n_classes: int = 10) -> dict:
+    """A batch dict as the CIFAR python version holds it: bytes keys, N x 3072 uint8, a list of int labels."""
+    rng = np.random.default_rng(seed)
+    return {
+        b"batch_label": b"testing batch",
+        b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+        label_key: [int(v) for v in rng.integers(0, n_classes, n)],
+        b"filenames": [f"img_{seed}_{i}.png".encode() for i in range(n)],
+    }
+
+
+def write_pickle(path: Path, obj: object) -> None:
+    path.write_bytes(pickle.dumps(obj, protocol=2))
+
+
+@pytest.fixture
+def write_cifar() -> Callable[..., dict[str, dict]]:
+    """write_cifar(folder, names, label_key, n_classes, n) writes one 20-image batch per name; returns them."""
+
+    def write(
+        folder: Path, names: list[str], label_key: bytes = b"labels", n_classes: int = 10, n: int = 20
+    ) -> dict[str, dict]:
+        folder.mkdir(parents=True, exist_ok=True)
+        batches = {name: cifar_batch(n, seed, label_key, n_classes) for seed, name in enumerate(names)}
+        for name, batch in batches.items():
+            write_pickle(folder / name, batch)
+        return batches
+
+    return write
+
+
+@pytest.fixture
+def scratch_datasets(monkeypatch: pytest.MonkeyPatch):
+    """The dataset registry, with whatever a test registers dropped afterwards."""
+    monkeypatch.setattr(DATASETS, "_items", dict(DATASETS._items))
+    return DATASETS
