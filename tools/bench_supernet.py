@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 PEER_SCRIPT = REPO.parent / "shared" / "peers" / "archai" / "darts_supernet.py"
 
 
-def measure(batch: int, steps: int, threads: int) -> dict:
+def measure(batch: int, steps: int, threads: int, recompute: int | None = None) -> dict:
     """Build the supernet from the bundled darts conf and time forward+backward steps."""
     import torch
 
@@ -41,7 +41,7 @@ def measure(batch: int, steps: int, threads: int) -> dict:
     # the layout and recomputation the search trainer uses (nas.search.trainer in confs/algos/darts.yaml)
     layout = torch.channels_last if trainer.channels_last else torch.contiguous_format
     model = model.to(memory_format=layout)
-    model.set_recompute(trainer.recompute_cells)
+    model.set_recompute(trainer.recompute_cells if recompute is None else recompute)
     x, y = torch.randn(batch, 3, 32, 32).contiguous(memory_format=layout), torch.randint(0, 10, (batch,))
     lossfn = torch.nn.CrossEntropyLoss()
 
@@ -80,18 +80,20 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     ap.add_argument("--peer", help="python of a venv with Archai 1.0.0 (shared/peers/archai/setup.sh prints it)")
+    ap.add_argument("--recompute-cells", type=int, help="override nas.search.trainer.recompute_cells")
     ap.add_argument("--rounds", type=int, default=3, help="alternating runs of each side (with --peer)")
     ap.add_argument("--json", action="store_true", help="print JSON only")
     ap.add_argument("--_self", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args._self or not args.peer:
-        result = measure(args.batch, args.steps, args.threads)
+        result = measure(args.batch, args.steps, args.threads, args.recompute_cells)
         print(json.dumps(result) if args.json or args._self else json.dumps(result, indent=2))
         return
     common = ["--batch", str(args.batch), "--steps", str(args.steps), "--threads", str(args.threads)]
+    mine = common + ([] if args.recompute_cells is None else ["--recompute-cells", str(args.recompute_cells)])
     ours, peer = [], []
     for _ in range(args.rounds):  # alternate, so a slow spell of the machine hits both sides
-        ours.append(run_isolated([sys.executable, __file__, "--_self", *common]))
+        ours.append(run_isolated([sys.executable, __file__, "--_self", *mine]))
         peer.append(run_isolated([args.peer, str(PEER_SCRIPT), *common]))
     ours_med, peer_med = _median_run(ours), _median_run(peer)
     result = {
