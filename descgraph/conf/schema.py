@@ -109,6 +109,7 @@ class TrainerConf(ConfModel):
     aux_weight: float = Field(0.0, ge=0, description="weight of the aux tower loss")
     order: Literal["first", "second"] = Field("first", description="DARTS architecture gradient order")
     checkpoint_freq: int = Field(1, ge=1, description="epochs between checkpoints")
+    amp: bool = Field(True, description="mixed precision (autocast + GradScaler) on CUDA; ignored on the CPU")
     channels_last: bool = Field(True, description="NHWC memory layout for 4-D tensors (faster convolutions on CPU)")
     recompute_cells: int = Field(
         0, ge=-1, description="leading cells whose activations are recomputed in backward, not stored (-1: all)"

@@ -1,62 +1,76 @@
-"""ArchTrainer: the base of trainers that also update architecture parameters (bilevel search)."""
+"""ArchTrainer: the base of trainers that also update architecture parameters (bilevel search, DARTS)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
 import torch
 from torch import nn
 
+from descgraph.conf.schema import TrainerConf
+from descgraph.errors import ConfError
 from descgraph.train.metrics import Meter
-from descgraph.train.optim import make_optimizer
+from descgraph.train.optim import arch_params_of, make_optimizer
 from descgraph.train.trainer import Trainer
 
 
-def arch_params(model: nn.Module) -> list[nn.Parameter]:
-    return list(model.arch_params()) if hasattr(model, "arch_params") else []
+def cycle(loader: Any) -> Iterator[Any]:
+    """The loader's batches again and again (each pass draws a new order from the loader's generator)."""
+    while True:
+        empty = True
+        for batch in loader:
+            empty = False
+            yield batch
+        if empty:
+            raise ValueError("the validation loader yields no batches")
 
 
 class ArchTrainer(Trainer):
     """Before each weight step on a train batch, an architecture step on the next search-val batch.
 
-    The alpha optimizer (`conf.alpha_optimizer`) sees only architecture parameters; the weight
-    optimizer only weights. Subclasses override `arch_step`; the default is first order.
+    DARTS alg. 1: update the alphas on a validation batch, then the weights on a training batch.
+    The alpha optimizer (`conf.alpha_optimizer`) holds only `model.arch_params()`; the weight
+    optimizer only the weights. Subclasses override `arch_step`; the default is first order.
+
+    Args:
+        conf: as for Trainer, plus `alpha_optimizer`.
+        model: a model with `arch_params()`.
+        **kwargs: Trainer's keyword arguments.
     """
 
-    def __init__(self, conf, model: nn.Module, **kwargs: Any) -> None:
+    def __init__(self, conf: TrainerConf, model: nn.Module, **kwargs: Any) -> None:
         super().__init__(conf, model, **kwargs)
-        self.alpha_optimizer = make_optimizer(arch_params(model), conf.alpha_optimizer)
+        self.alpha_params = arch_params_of(self.model)
+        if not self.alpha_params:
+            raise ValueError(f"{type(model).__name__} has no architecture parameters (arch_params() is empty)")
+        self.alpha_optimizer = make_optimizer(self.alpha_params, conf.alpha_optimizer)
 
     def arch_step(self, x_train: torch.Tensor, y_train: torch.Tensor, x_val: torch.Tensor, y_val: torch.Tensor) -> None:
-        """First order: one alpha-optimizer step on the validation loss."""
+        """First order (DARTS xi = 0): one alpha-optimizer step down the validation loss."""
         self.alpha_optimizer.zero_grad(set_to_none=True)
         loss, _ = self.compute_loss(x_val, y_val)
-        alphas = arch_params(self.model)
-        grads = torch.autograd.grad(loss, alphas)
-        for a, g in zip(alphas, grads):
-            a.grad = g
+        loss.backward(inputs=self.alpha_params)  # the weights' gradients are the weight step's business
         self.alpha_optimizer.step()
 
-    def _cycle(self, loader, epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        while True:
-            yield from self.batches(loader, epoch, "val")
-
-    def train_epoch(self, epoch: int, train_loader, val_loader=None) -> dict[str, float]:
+    def train_epoch(self, epoch: int, train_loader: Any, val_loader: Any = None) -> dict[str, float]:
+        """Pairs each train batch with the next val batch (cycling the val loader): arch step, then weight step."""
         if val_loader is None:
-            return super().train_epoch(epoch, train_loader)
+            raise ConfError(f"{self.title}: architecture steps need a search-val loader (set loader.val_ratio > 0)")
         self.model.train()
-        meter, val_batches = Meter(), self._cycle(val_loader, epoch)
-        for x, y in self.batches(train_loader, epoch, "train"):
-            x_val, y_val = next(val_batches)
-            self.arch_step(x, y, x_val, y_val)
-            out = self.train_step(x, y)
-            meter.update(out["loss"], out["logits"], y)
+        meter = Meter()
+        bar = self.progress_bar(train_loader, f"train {epoch + 1}/{self.conf.epochs}")
+        with bar, contextlib.closing(cycle(val_loader)) as val_batches:
+            for x, y in bar:
+                x, y = self.to_device(x, y)
+                self.arch_step(x, y, *self.to_device(*next(val_batches)))
+                out = self.train_step(x, y)
+                meter.update(out["loss"], out["logits"], y)
         return meter.result()
 
     def extra_state(self) -> dict[str, Any]:
         return {"alpha_optimizer": self.alpha_optimizer.state_dict()}
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
-        if "alpha_optimizer" in state:
-            self.alpha_optimizer.load_state_dict(state["alpha_optimizer"])
+        self.alpha_optimizer.load_state_dict(state["alpha_optimizer"])

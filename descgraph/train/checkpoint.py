@@ -1,9 +1,10 @@
-"""Checkpoints written atomically (temp file, then rename) and read with weights_only=True."""
+"""Checkpoints written atomically (temp file, then rename) and read back with weights_only=True."""
 
 from __future__ import annotations
 
 import os
 import pickle
+import re
 import tempfile
 import zipfile
 from pathlib import Path
@@ -15,17 +16,24 @@ from descgraph.errors import DescgraphError
 
 
 class CheckpointError(DescgraphError):
-    """A checkpoint file is missing, corrupt or from another model."""
+    """A checkpoint file is missing, corrupt, or does not fit the model it is loaded into."""
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
-    """torch.save to a temp file beside `path`, then rename: a crash leaves the old file whole."""
+    """torch.save to a temp file beside `path`, then rename: a crash leaves the previous file whole.
+
+    Args:
+        path: the checkpoint file; its folder is created when missing.
+        state: tensors and plain containers (what `torch.load(weights_only=True)` accepts).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
     try:
-        torch.save(state, tmp)
+        with os.fdopen(fd, "wb") as f:
+            torch.save(state, f)
+            f.flush()
+            os.fsync(f.fileno())  # the rename must never publish bytes still in the page cache
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -33,11 +41,32 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a checkpoint safely (tensors and plain containers only)."""
+    """Read a checkpoint safely (tensors and plain containers only, onto the CPU).
+
+    Raises:
+        CheckpointError: one line naming the file, when it is missing, unreadable or not a checkpoint.
+    """
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise CheckpointError(f"{path}: no such checkpoint") from None
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise CheckpointError(f"{path}: not a readable checkpoint ({first})") from None
+    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError) as e:
+        raise CheckpointError(f"{path}: not a readable checkpoint ({describe_error(e)})") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path}: not a checkpoint (holds a {type(state).__name__}, not a dict)")
+    return state
+
+
+def describe_error(error: BaseException, limit: int = 200) -> str:
+    """A short one-line reason from an exception raised while loading (torch's messages run to paragraphs)."""
+    if isinstance(error, pickle.UnpicklingError):
+        # torch's message advises weights_only=False: never the advice for a file a user hands in
+        detail = re.search(r"Unsupported [^.\n]*", str(error))
+        reason = "not a torch file, or holds objects other than tensors and plain containers"
+        return f"{reason}: {detail.group(0)}" if detail else reason
+    if isinstance(error, EOFError):
+        return "the file is empty or cut short"
+    sentence = " ".join(str(error).split()).split(". ")[0]
+    if len(sentence) > limit:
+        sentence = sentence[: limit - 3] + "..."
+    return sentence or type(error).__name__

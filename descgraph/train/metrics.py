@@ -1,50 +1,66 @@
-"""Accuracy and running averages, and the metrics.jsonl file."""
+"""Accuracy, running averages, and the metrics.jsonl file (one JSON object per epoch)."""
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from descgraph.desc.io import atomic_write_text
 
-def topk_correct(logits: torch.Tensor, target: torch.Tensor, ks: tuple[int, ...] = (1, 5)) -> list[int]:
-    """Number of samples whose label is among the top k predictions, for each k (k capped at the classes)."""
+
+def topk_correct(logits: torch.Tensor, target: torch.Tensor, ks: tuple[int, ...] = (1, 5)) -> torch.Tensor:
+    """How many samples have their label among the top-k predictions, for each k (k capped at the classes)."""
     maxk = min(max(ks), logits.shape[1])
-    pred = logits.topk(maxk, dim=1).indices
-    hit = pred.eq(target[:, None])
-    return [int(hit[:, : min(k, maxk)].any(dim=1).sum()) for k in ks]
+    hit = logits.topk(maxk, dim=1).indices.eq(target[:, None])
+    return torch.stack([hit[:, : min(k, maxk)].any(dim=1).sum() for k in ks])
 
 
 class Meter:
-    """Sums loss and correct counts over batches; `result()` gives loss, top1, top5 (percent) and n."""
+    """Sums loss and correct counts over batches on the device (no sync per batch).
+
+    `result()` gives the mean loss, top-1 and top-5 accuracy in percent, and the sample count `n`.
+    """
 
     def __init__(self) -> None:
-        self.loss = 0.0
-        self.top1 = self.top5 = self.n = 0
+        self.loss_sum: torch.Tensor | None = None
+        self.correct: torch.Tensor | None = None
+        self.n = 0
 
-    def update(self, loss: float, logits: torch.Tensor, target: torch.Tensor) -> None:
-        n = target.shape[0]
-        c1, c5 = topk_correct(logits.detach(), target)
-        self.loss += loss * n
-        self.top1 += c1
-        self.top5 += c5
+    def update(self, loss: torch.Tensor | float, logits: torch.Tensor, target: torch.Tensor) -> None:
+        """Add a batch: `loss` is the batch mean, `logits` and `target` give the accuracies."""
+        n = int(target.shape[0])
+        loss_sum = torch.as_tensor(loss).detach().to(torch.float64) * n
+        correct = topk_correct(logits.detach(), target)
+        self.loss_sum = loss_sum if self.loss_sum is None else self.loss_sum + loss_sum
+        self.correct = correct if self.correct is None else self.correct + correct
         self.n += n
 
     def result(self) -> dict[str, float]:
-        n = max(self.n, 1)
-        return {"loss": self.loss / n, "top1": 100.0 * self.top1 / n, "top5": 100.0 * self.top5 / n, "n": self.n}
+        """Means over the samples seen; zeros (with n = 0) when there were none."""
+        if self.loss_sum is None or self.correct is None or self.n == 0:
+            return {"loss": 0.0, "top1": 0.0, "top5": 0.0, "n": 0}
+        top1, top5 = self.correct.tolist()
+        n = self.n
+        return {"loss": float(self.loss_sum) / n, "top1": 100.0 * top1 / n, "top5": 100.0 * top5 / n, "n": n}
 
 
 class MetricsLog:
-    """Appends one JSON object per line, flushed at once so a killed run keeps what it wrote."""
+    """A metrics.jsonl file: one JSON object per line, flushed at once so a killed run keeps what it wrote.
+
+    Args:
+        path: the file; None makes every method a no-op.
+    """
 
     def __init__(self, path: str | os.PathLike | None) -> None:
-        self.path = Path(path) if path else None
+        self.path = Path(path) if path is not None else None
 
     def append(self, record: dict[str, Any]) -> None:
+        """Write one record as one line and flush it."""
         if self.path is None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -52,11 +68,8 @@ class MetricsLog:
             f.write(json.dumps(record) + "\n")
             f.flush()
 
-    def truncate_after(self, epoch: int) -> None:
-        """Drop lines of epochs after `epoch` (written by a run that was killed before its checkpoint)."""
-        if self.path is None or not self.path.exists():
+    def rewrite(self, records: Iterable[dict[str, Any]]) -> None:
+        """Replace the file by these records, atomically (a resumed run drops what came after its checkpoint)."""
+        if self.path is None:
             return
-        from descgraph.desc.io import atomic_write_text
-
-        kept = [line for line in self.path.read_text().splitlines() if line and json.loads(line)["epoch"] <= epoch]
-        atomic_write_text(self.path, "".join(line + "\n" for line in kept))
+        atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in records))

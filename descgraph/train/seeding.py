@@ -2,50 +2,73 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import torch
 
 
-def epoch_seed(seed: int, epoch: int) -> int:
-    """A 63-bit seed derived from the run's seed and the epoch."""
-    return (seed * 1_000_003 + epoch * 7919 + 17) % (2**63 - 1)
+def derive_seed(*parts: int) -> int:
+    """A 63-bit seed from integers (negative ones too), the same in every process and on every machine."""
+    digest = hashlib.sha256(":".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(digest[:8], "little") >> 1
 
 
-def seed_epoch(seed: int, epoch: int, loaders=()) -> None:
-    """Seed torch, numpy and random for `epoch`, and re-seed the loaders' shuffling generators."""
-    s = epoch_seed(seed, epoch)
-    random.seed(s)
-    np.random.seed(s % 2**32)
-    torch.manual_seed(s)
+def loader_generators(loader: Any) -> list[torch.Generator]:
+    """The distinct generators a loader shuffles with: its own, its sampler's, its batch sampler's sampler's."""
+    batch_sampler = getattr(loader, "batch_sampler", None)
+    holders = (loader, getattr(loader, "sampler", None), getattr(batch_sampler, "sampler", None))
+    found: list[torch.Generator] = []
+    for holder in holders:
+        generator = getattr(holder, "generator", None)
+        if isinstance(generator, torch.Generator) and all(generator is not g for g in found):
+            found.append(generator)
+    return found
+
+
+def seed_epoch(seed: int, epoch: int, loaders: Iterable[Any] = ()) -> None:
+    """Seed torch, numpy and random for `epoch`, and re-seed the loaders' shuffling generators.
+
+    Args:
+        seed: the run's seed.
+        epoch: the epoch about to start (0-based).
+        loaders: DataLoaders (or anything with a `generator`); the i-th gets its own stream.
+    """
+    epoch_seed = derive_seed(seed, epoch)
+    random.seed(epoch_seed)
+    np.random.seed(epoch_seed % 2**32)
+    torch.manual_seed(epoch_seed)
     for i, loader in enumerate(loaders):
-        generator = getattr(loader, "generator", None)
-        if generator is not None:
-            generator.manual_seed(epoch_seed(s, i + 1))
+        for generator in loader_generators(loader):
+            generator.manual_seed(derive_seed(seed, epoch, i + 1))
 
 
-def rng_state() -> dict:
-    """The global RNG states, as tensors and plain values that `torch.load(weights_only=True)` reads."""
-    np_state = np.random.get_state()
-    return {
+def rng_state() -> dict[str, Any]:
+    """The global RNG states as tensors, ints, strings and tuples, which `torch.load(weights_only=True)` reads."""
+    name, keys, pos, has_gauss, cached_gaussian = np.random.get_state()
+    state: dict[str, Any] = {
         "torch": torch.get_rng_state(),
-        "numpy": [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), *map(_plain, np_state[2:])],
+        "numpy": (name, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached_gaussian)),
         "random": random.getstate(),
     }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
 
 
-def _plain(value):
-    return value.item() if hasattr(value, "item") else value
-
-
-def set_rng_state(state: dict) -> None:
+def set_rng_state(state: dict[str, Any]) -> None:
     """Restore what `rng_state` captured."""
     torch.set_rng_state(state["torch"])
-    name, keys, *rest = state["numpy"]
-    np.random.set_state((name, keys.numpy().astype(np.uint32), *rest))
-    random.setstate(_tuples(state["random"]))
+    name, keys, pos, has_gauss, cached_gaussian = state["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached_gaussian))
+    random.setstate(_as_tuples(state["random"]))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def _tuples(value):
-    return tuple(_tuples(v) for v in value) if isinstance(value, (list, tuple)) else value
+def _as_tuples(value: Any) -> Any:
+    """random.setstate wants nested tuples; a loader may hand back lists."""
+    return tuple(_as_tuples(v) for v in value) if isinstance(value, (list, tuple)) else value

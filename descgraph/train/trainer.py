@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,47 +14,57 @@ from torch import nn
 from tqdm import tqdm
 
 from descgraph.conf.schema import TrainerConf
-from descgraph.train.checkpoint import load_checkpoint, save_checkpoint
+from descgraph.train.checkpoint import CheckpointError, describe_error, load_checkpoint, save_checkpoint
 from descgraph.train.metrics import Meter, MetricsLog
-from descgraph.train.optim import make_optimizer, make_scheduler
+from descgraph.train.optim import make_optimizer, make_scheduler, weights_of
 from descgraph.train.seeding import rng_state, seed_epoch, set_rng_state
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
 class TrainResult:
-    """Per-epoch metric records, oldest first."""
+    """What `Trainer.fit` returns.
+
+    Attributes:
+        epochs: one metrics record per epoch, oldest first (the lines of metrics.jsonl).
+        last: the last epoch's record; empty when no epoch ran.
+        best_val_top1: the best validation top-1 (percent) over the epochs; None without validation.
+    """
 
     epochs: list[dict[str, Any]] = field(default_factory=list)
+    last: dict[str, Any] = field(default_factory=dict)
+    best_val_top1: float | None = None
 
-    @property
-    def last(self) -> dict[str, Any]:
-        return self.epochs[-1] if self.epochs else {}
-
-    @property
-    def best_val_top1(self) -> float | None:
-        vals = [e["val_top1"] for e in self.epochs if "val_top1" in e]
-        return max(vals) if vals else None
+    @classmethod
+    def from_epochs(cls, epochs: list[dict[str, Any]]) -> TrainResult:
+        """The result of these per-epoch records."""
+        vals = [e["val_top1"] for e in epochs if e.get("val_top1") is not None]
+        return cls(list(epochs), dict(epochs[-1]) if epochs else {}, max(vals) if vals else None)
 
 
-def model_weights(model: nn.Module) -> list[nn.Parameter]:
-    """The model's weights: `model.weights()` when it separates them from architecture parameters."""
-    return list(model.weights()) if hasattr(model, "weights") else list(model.parameters())
+def prefixed(prefix: str, metrics: dict[str, Any]) -> dict[str, Any]:
+    """{"loss": 1} -> {"train_loss": 1}."""
+    return {f"{prefix}_{k}": v for k, v in metrics.items()}
 
 
 class Trainer:
-    """Trains a model whose forward returns (logits, aux_logits or None).
+    """Trains a model whose forward returns (logits, aux_logits or None), epoch by epoch.
+
+    Subclasses change the update by overriding `train_step` (the "training agent") and follow the
+    loop through `on_epoch_start` / `on_epoch_end`; `extra_state` / `load_extra_state` add to checkpoints.
 
     Args:
         conf: epochs, optimizer, schedule, clipping, drop path, aux weight, checkpoint frequency.
-        model: the model to train.
+        model: the model; its `weights()` (else its parameters minus `arch_params()`) are optimized.
         device: where to train.
         seed: the run's seed; epoch e's randomness depends only on (seed, e).
-        title: name written into each metrics record.
-        metrics_path: metrics.jsonl to append one line per epoch to.
-        checkpoint_path: where checkpoints go; with `resume`, an existing one is continued.
+        title: name written into each metrics record and shown on the progress bars.
+        metrics_path: metrics.jsonl, one line per epoch.
+        checkpoint_path: the checkpoint file, written every `conf.checkpoint_freq` epochs and at the end.
         resume: continue from `checkpoint_path` when it exists.
-        criterion: the loss (cross entropy by default).
-        progress: show tqdm bars (None: only on a terminal).
+        criterion: the loss; cross entropy by default.
+        progress: tqdm bars; None shows them only on a terminal, False never.
     """
 
     def __init__(
@@ -70,153 +81,213 @@ class Trainer:
         criterion: nn.Module | None = None,
         progress: bool | None = None,
     ) -> None:
-        self.conf, self.device, self.seed, self.title = conf, torch.device(device), seed, title
+        self.conf, self.seed, self.title, self.resume = conf, seed, title, resume
+        self.device = torch.device(device)
         self.memory_format = torch.channels_last if conf.channels_last else torch.contiguous_format
         self.model = model.to(self.device, memory_format=self.memory_format)
-        if conf.recompute_cells and hasattr(model, "set_recompute"):
-            model.set_recompute(conf.recompute_cells)
-        self.criterion = criterion or nn.CrossEntropyLoss()
-        self.optimizer = make_optimizer(model_weights(model), conf.optimizer)
+        if conf.recompute_cells and hasattr(self.model, "set_recompute"):
+            self.model.set_recompute(conf.recompute_cells)
+        criterion = criterion if criterion is not None else nn.CrossEntropyLoss()
+        self.criterion = criterion.to(self.device) if isinstance(criterion, nn.Module) else criterion
+        self.weight_params = weights_of(self.model)
+        self.optimizer = make_optimizer(self.weight_params, conf.optimizer)
         self.scheduler = make_scheduler(self.optimizer, conf.epochs, conf.lr_schedule)
-        self.metrics = MetricsLog(metrics_path)
-        self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
-        self.resume, self.progress = resume, (None if progress is None else not progress)
-        self.amp = self.device.type == "cuda"
+        self.amp = conf.amp and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda") if self.amp else None
+        self.metrics = MetricsLog(metrics_path)
+        self.checkpoint_path = Path(checkpoint_path) if checkpoint_path is not None else None
+        self.bars_disabled = None if progress is None else not progress  # tqdm: None = only on a terminal
         self.history: list[dict[str, Any]] = []
         self.start_epoch = 0
 
     # --- hooks for subclasses -------------------------------------------------------------------
     def on_epoch_start(self, epoch: int) -> None:
-        """Called after seeding, before the epoch's first batch."""
+        """Called after seeding and setting drop path, before the epoch's first batch."""
 
-    def on_epoch_end(self, epoch: int, record: dict[str, Any]) -> None:
-        """Called with the epoch's metrics, before its checkpoint."""
+    def on_epoch_end(self, epoch: int, metrics: dict[str, Any]) -> None:
+        """Called with the epoch's record before it is written; JSON-able entries added to it are kept."""
 
     def extra_state(self) -> dict[str, Any]:
-        """What a subclass adds to checkpoints."""
+        """What a subclass adds to checkpoints (tensors and plain containers)."""
         return {}
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
-        """Restore what `extra_state` saved."""
+        """Restore what `extra_state` returned."""
 
-    # --- one step and one epoch -----------------------------------------------------------------
+    # --- one step -------------------------------------------------------------------------------
     def compute_loss(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Criterion on the logits plus aux_weight times criterion on the aux logits."""
-        logits, aux = self.model(x)
+        """criterion(logits, y) + aux_weight * criterion(aux_logits, y); returns the loss and the logits."""
+        logits, aux_logits = self.model(x)
         loss = self.criterion(logits, y)
-        if aux is not None and self.conf.aux_weight > 0:
-            loss = loss + self.conf.aux_weight * self.criterion(aux, y)
+        if aux_logits is not None and self.conf.aux_weight > 0:
+            loss = loss + self.conf.aux_weight * self.criterion(aux_logits, y)
         return loss, logits
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, Any]:
-        """One weight update (the pluggable "training agent"); returns the loss and the logits."""
+        """One weight update; returns at least the detached `loss` and `logits` (for the metrics)."""
         self.optimizer.zero_grad(set_to_none=True)
-        with torch.autocast("cuda") if self.amp else contextlib.nullcontext():
+        with self.autocast():
             loss, logits = self.compute_loss(x, y)
+        self.backward(loss)
+        self.clip_and_step()
+        return {"loss": loss.detach(), "logits": logits.detach()}
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """Mixed precision on CUDA (when `conf.amp`), nothing otherwise."""
+        return torch.autocast(device_type="cuda") if self.amp else contextlib.nullcontext()
+
+    def backward(self, loss: torch.Tensor) -> None:
+        """Gradients of the weights only: architecture parameters are left to their own optimizer."""
+        scaled = self.scaler.scale(loss) if self.scaler is not None else loss
+        scaled.backward(inputs=[p for p in self.weight_params if p.requires_grad])
+
+    def clip_and_step(self) -> None:
+        """Clip the weights' gradient norm at `conf.grad_clip` (0: no clipping) and step the optimizer."""
         if self.scaler is not None:
-            self.scaler.scale(loss).backward()
             self.scaler.unscale_(self.optimizer)
-        else:
-            loss.backward()
         if self.conf.grad_clip > 0:
-            nn.utils.clip_grad_norm_(model_weights(self.model), self.conf.grad_clip)
+            nn.utils.clip_grad_norm_(self.weight_params, self.conf.grad_clip)
         if self.scaler is not None:
             self.scaler.step(self.optimizer)
             self.scaler.update()
         else:
             self.optimizer.step()
-        return {"loss": float(loss.detach()), "logits": logits.detach()}
 
-    def batches(self, loader, epoch: int, what: str):
-        """Iterate a loader on the device, with a progress bar on a terminal."""
-        bar = tqdm(
-            loader,
-            desc=f"{self.title} {what} {epoch + 1}/{self.conf.epochs}",
-            leave=False,
-            disable=self.progress,
-            dynamic_ncols=True,
-        )
-        for x, y in bar:
-            x = x.to(self.device, non_blocking=True)
-            if x.dim() == 4:
-                x = x.contiguous(memory_format=self.memory_format)
-            yield x, y.to(self.device, non_blocking=True)
+    def to_device(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Move a batch to the training device."""
+        non_blocking = self.device.type == "cuda"
+        x = x.to(self.device, non_blocking=non_blocking)
+        if x.dim() == 4:
+            x = x.contiguous(memory_format=self.memory_format)
+        return x, y.to(self.device, non_blocking=non_blocking)
 
-    def train_epoch(self, epoch: int, train_loader, val_loader=None) -> dict[str, float]:
+    def progress_bar(self, loader: Any, what: str) -> tqdm:
+        """A tqdm bar over a loader, quiet off a terminal; use it in a `with` so Ctrl-C closes it."""
+        return tqdm(loader, desc=f"{self.title} {what}", leave=False, disable=self.bars_disabled, dynamic_ncols=True)
+
+    # --- one epoch ------------------------------------------------------------------------------
+    def train_epoch(self, epoch: int, train_loader: Any, val_loader: Any = None) -> dict[str, float]:
+        """One pass of `train_step` over the training loader; returns loss, top1, top5 and n."""
         self.model.train()
         meter = Meter()
-        for x, y in self.batches(train_loader, epoch, "train"):
-            out = self.train_step(x, y)
-            meter.update(out["loss"], out["logits"], y)
+        with self.progress_bar(train_loader, f"train {epoch + 1}/{self.conf.epochs}") as bar:
+            for x, y in bar:
+                x, y = self.to_device(x, y)
+                out = self.train_step(x, y)
+                meter.update(out["loss"], out["logits"], y)
         return meter.result()
 
     @torch.no_grad()
-    def evaluate(self, loader) -> dict[str, float]:
-        """Loss, top-1 and top-5 accuracy (percent) and sample count over a loader, in eval mode."""
+    def evaluate(self, loader: Any) -> dict[str, float]:
+        """Mean loss, top-1 and top-5 accuracy (percent; top-5 capped at the classes) and n, in eval mode."""
+        was_training = self.model.training
         self.model.eval()
         meter = Meter()
-        for x, y in self.batches(loader, 0, "eval"):
-            logits, _ = self.model(x)
-            meter.update(float(self.criterion(logits, y)), logits, y)
+        try:
+            with self.progress_bar(loader, "eval") as bar:
+                for x, y in bar:
+                    x, y = self.to_device(x, y)
+                    with self.autocast():
+                        logits, _ = self.model(x)
+                    meter.update(self.criterion(logits, y), logits, y)
+        finally:
+            self.model.train(was_training)
         return meter.result()
 
-    # --- the loop -------------------------------------------------------------------------------
-    def fit(self, train_loader, val_loader=None) -> TrainResult:
-        """Train from the start or the last checkpoint to `conf.epochs`; returns every epoch's metrics."""
-        self._restore()
-        for epoch in range(self.start_epoch, self.conf.epochs):
-            seed_epoch(self.seed, epoch, [ld for ld in (train_loader, val_loader) if ld is not None])
-            self.on_epoch_start(epoch)
-            self._set_drop_path(epoch)
-            start, lr = time.perf_counter(), self.optimizer.param_groups[0]["lr"]
-            record: dict[str, Any] = {"title": self.title, "epoch": epoch, "lr": lr}
-            record.update({f"train_{k}": v for k, v in self.train_epoch(epoch, train_loader, val_loader).items()})
-            if val_loader is not None:
-                record.update({f"val_{k}": v for k, v in self.evaluate(val_loader).items()})
-            record["time_s"] = round(time.perf_counter() - start, 3)
-            self.history.append(record)
-            self.metrics.append(record)
-            self.scheduler.step()
-            self.on_epoch_end(epoch, record)
-            if (epoch + 1) % self.conf.checkpoint_freq == 0 or epoch + 1 == self.conf.epochs:
-                self.save(epoch)
-        return TrainResult(list(self.history))
-
-    def _set_drop_path(self, epoch: int) -> None:
+    def set_drop_path(self, epoch: int) -> None:
         """DARTS ramps drop path linearly: drop_path_prob * epoch / epochs."""
-        if hasattr(self.model, "drop_path_prob"):
-            self.model.drop_path_prob(self.conf.drop_path_prob * epoch / max(1, self.conf.epochs))
+        setter = getattr(self.model, "drop_path_prob", None)
+        if callable(setter):
+            setter(self.conf.drop_path_prob * epoch / self.conf.epochs)
+
+    def run_epoch(self, epoch: int, train_loader: Any, val_loader: Any = None) -> dict[str, Any]:
+        """Train one epoch, validate, and return the epoch's metrics record."""
+        start = time.perf_counter()
+        record: dict[str, Any] = {"title": self.title, "epoch": epoch, "lr": self.optimizer.param_groups[0]["lr"]}
+        record.update(prefixed("train", self.train_epoch(epoch, train_loader, val_loader)))
+        if val_loader is not None:
+            record.update(prefixed("val", self.evaluate(val_loader)))
+        record["time_s"] = round(time.perf_counter() - start, 3)
+        return record
+
+    # --- the loop -------------------------------------------------------------------------------
+    def fit(self, train_loader: Any, val_loader: Any = None) -> TrainResult:
+        """Train from the start, or from the last checkpoint, up to `conf.epochs`.
+
+        Returns:
+            Every epoch's record, those restored from the checkpoint included.
+        """
+        self._restore()
+        loaders = [loader for loader in (train_loader, val_loader) if loader is not None]
+        for epoch in range(self.start_epoch, self.conf.epochs):
+            seed_epoch(self.seed, epoch, loaders)
+            self.set_drop_path(epoch)
+            self.on_epoch_start(epoch)
+            record = self.run_epoch(epoch, train_loader, val_loader)
+            self.on_epoch_end(epoch, record)
+            self._finish_epoch(epoch, record)
+        return TrainResult.from_epochs(self.history)
+
+    def _finish_epoch(self, epoch: int, record: dict[str, Any]) -> None:
+        """Keep and write the record, step the schedule, checkpoint when due."""
+        self.history.append(record)
+        self.metrics.append(record)
+        self.scheduler.step()
+        logger.info("%s epoch %d/%d: %s", self.title, epoch + 1, self.conf.epochs, _summary(record))
+        if (epoch + 1) % self.conf.checkpoint_freq == 0 or epoch + 1 == self.conf.epochs:
+            self.write_checkpoint(epoch + 1)
 
     # --- checkpoints ----------------------------------------------------------------------------
-    def state_dict(self, epoch: int) -> dict[str, Any]:
-        return {
-            "epoch": epoch,
+    def state_dict(self, epochs_done: int) -> dict[str, Any]:
+        """Everything a resumed run needs; `epoch` is the number of finished epochs."""
+        state = {
+            "epoch": epochs_done,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
-            "history": self.history,
+            "history": list(self.history),
             "rng": rng_state(),
             "extra": self.extra_state(),
         }
+        if self.scaler is not None:
+            state["scaler"] = self.scaler.state_dict()
+        return state
 
-    def save(self, epoch: int) -> None:
-        """Write the checkpoint of a finished epoch (atomically)."""
-        if self.checkpoint_path is not None:
-            save_checkpoint(self.checkpoint_path, self.state_dict(epoch))
-
-    def _restore(self) -> None:
-        """Continue from the checkpoint when resuming; drop metric lines a killed run wrote after it."""
-        path = self.checkpoint_path
-        if not (self.resume and path is not None and path.exists()):
-            self.metrics.truncate_after(-1)
-            return
-        state = load_checkpoint(path)
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what `state_dict` returned; training continues at epoch `state["epoch"]`."""
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
-        self.history = list(state["history"])
+        if self.scaler is not None and "scaler" in state:
+            self.scaler.load_state_dict(state["scaler"])
         self.load_extra_state(state.get("extra", {}))
         set_rng_state(state["rng"])
-        self.start_epoch = state["epoch"] + 1
-        self.metrics.truncate_after(state["epoch"])
+        self.history = list(state["history"])
+        self.start_epoch = int(state["epoch"])
+
+    def write_checkpoint(self, epochs_done: int) -> None:
+        """Write the checkpoint atomically (nothing when there is no checkpoint path)."""
+        if self.checkpoint_path is not None:
+            save_checkpoint(self.checkpoint_path, self.state_dict(epochs_done))
+
+    def _restore(self) -> None:
+        """Continue from the checkpoint when resuming, else start afresh; the metrics file follows."""
+        path = self.checkpoint_path
+        if not (self.resume and path is not None and path.exists()):
+            self.history, self.start_epoch = [], 0
+            self.metrics.rewrite([])
+            return
+        state = load_checkpoint(path)
+        try:
+            self.load_state_dict(state)
+        except (KeyError, RuntimeError, ValueError, TypeError) as e:
+            reason = f"missing {e}" if isinstance(e, KeyError) else describe_error(e)
+            raise CheckpointError(f"{path}: does not fit this trainer and model ({reason})") from None
+        # Lines a killed run wrote after its last checkpoint go: the file then matches an uninterrupted run.
+        self.metrics.rewrite(self.history)
+        logger.info("%s: resumed from %s after epoch %d", self.title, path, self.start_epoch)
+
+
+def _summary(record: dict[str, Any]) -> str:
+    keys = ("train_loss", "train_top1", "val_loss", "val_top1", "lr")
+    return ", ".join(f"{k}={record[k]:.4g}" for k in keys if isinstance(record.get(k), (int, float)))
