@@ -1,10 +1,8 @@
-"""What the search and eval stages share: device choice, seeding, saving descs and weights."""
+"""What the search and eval stages share: device choice, seeding, saving checked descriptions."""
 
 from __future__ import annotations
 
-import os
 import random
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -31,16 +29,3 @@ def save_checked_desc(desc: ModelDesc, path: Path) -> None:
     """Validate, then save a description atomically."""
     validate_model_desc(desc, source=str(path))
     save_desc(desc, path)
-
-
-def save_weights(state_dict: dict, path: Path) -> None:
-    """torch.save through a temp file and a rename, so a crash never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(state_dict, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

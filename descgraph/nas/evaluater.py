@@ -9,9 +9,9 @@ from typing import Any
 from descgraph.builders import get_builder
 from descgraph.conf import Conf
 from descgraph.desc import ModelDesc
-from descgraph.nas._common import resolve_device, save_checked_desc, save_weights, seed_all
+from descgraph.nas._common import resolve_device, save_checked_desc, seed_all
 from descgraph.nn import Model, count_macs
-from descgraph.train import Trainer
+from descgraph.train import Trainer, save_checkpoint
 
 
 @dataclass
@@ -56,7 +56,7 @@ class Evaluater:
             resume=self.conf.common.resume,
         )
         result = trainer.fit(loaders.train, loaders.test)
-        save_weights(model.state_dict(), self.dirpath / "model.pt")
+        save_checkpoint(self.dirpath / "model.pt", model.state_dict())  # atomic, like every checkpoint
         test = trainer.evaluate(loaders.test)
         model.cpu()
         macs = count_macs(model, desc.input_shape)

@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 import pytest
+import torch
 
 from descgraph.cli import main
 from descgraph.desc import load_desc
@@ -54,6 +55,11 @@ def test_darts_toy_run_writes_the_experiment_folder(tmp_path, capsys):
     assert final.hash() == summary["search"]["final_desc_hash"]
     assert all(len(n.edges) == 2 and not n.edges[0].op_desc.children for c in final.cell_descs for n in c.nodes)
     assert len((tmp_path / "search" / "metrics.jsonl").read_text().splitlines()) == 2
+    # the trained eval weights load safely into the model compiled from the saved eval description
+    from descgraph.nn import Model
+
+    model = Model(load_desc(tmp_path / "eval" / "full_model_desc.yaml"))
+    model.load_state_dict(torch.load(tmp_path / "eval" / "model.pt", weights_only=True))
 
 
 def test_no_search_evaluates_the_saved_final_desc(tmp_path):
