@@ -2,17 +2,21 @@
 
     conf = load_conf(["confs/algos/darts.yaml", "confs/datasets/imagenet.yaml"], ["nas.search.trainer.epochs=10"])
 
+Order of work: files (each with its `__include__`s under it) merge left to right, later wins; overrides
+are written into that merged data; then `_copy`s resolve; then `$name` variables; then the schema
+validates. Overrides go in before copies, as in Archai, so `dataset.name=cifar100` reaches every copy
+of `/dataset`, and a key inside a copied mapping can still be overridden.
+
 Every ConfError is one line naming the file (the one that set the key, when known) and the key path.
 """
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -20,14 +24,20 @@ from pydantic import BaseModel, ValidationError
 import descgraph
 from descgraph._registry import close_matches
 from descgraph.conf.schema import Conf
-from descgraph.desc.io import format_loc, yaml_safe_load
+from descgraph.desc.io import format_loc, validation_message, yaml_safe_load
 from descgraph.errors import ConfError
 
 INCLUDE_KEY, COPY_KEY, COPY_PREFIX = "__include__", "_copy", "_copy:"
 DEFAULT_VARIABLES = {"default_dataroot": "~/dataroot"}
-_VAR = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+COMMAND_LINE = "command line"
+CONF_SUFFIXES = (".yaml", ".yml")
+_VAR = re.compile(r"\$(?:\{([A-Za-z_]\w*)\}|([A-Za-z_]\w*))")
+# where a run reads or writes, not what it computes: left out of conf_hash
+_RESULT_NEUTRAL = (("common", "experiment_name"), ("common", "logdir"), ("common", "resume"))
+_RESULT_NEUTRAL_DATASET_KEYS = ("dataroot", "download")
 
 
+# --- bundled confs ----------------------------------------------------------------------------
 def confs_dir() -> Path:
     """The repository's bundled `confs/` folder."""
     return Path(descgraph.__file__).resolve().parent.parent / "confs"
@@ -39,20 +49,34 @@ def bundled_names() -> list[str]:
 
 
 def resolve_conf_path(name: str | Path) -> Path:
-    """A conf file path as given, or the bundled conf of that name."""
+    """The bundled conf `confs/algos/<name>.yaml` for a bare name, else `name` as a file path.
+
+    Raises:
+        ConfError: neither a bundled name nor an existing file; lists the close bundled names.
+    """
     path = Path(name)
-    if path.exists():
-        return path
+    is_bare = path.suffix not in CONF_SUFFIXES and len(path.parts) == 1
     bundled = confs_dir() / "algos" / f"{name}.yaml"
-    if bundled.exists():
+    if is_bare and bundled.is_file():
         return bundled
-    if path.suffix in (".yaml", ".yml", ".json") or "/" in str(name):
+    if path.is_file():
+        return path
+    if not is_bare:
         raise ConfError(f"{name}: no such conf file")
     hint = close_matches(str(name), bundled_names()) or f" (bundled: {', '.join(bundled_names())})"
     raise ConfError(f"{name}: not a conf file nor a bundled conf name{hint}")
 
 
 # --- files and includes -----------------------------------------------------------------------
+def _clone(value: Any) -> Any:
+    """A copy of plain YAML data (also undoes the sharing that YAML anchors create)."""
+    if isinstance(value, dict):
+        return {k: _clone(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clone(v) for v in value]
+    return value
+
+
 def _deep_merge(base: dict, top: dict) -> dict:
     """`top` over `base`: mappings merge key by key, anything else is replaced."""
     out = dict(base)
@@ -62,6 +86,7 @@ def _deep_merge(base: dict, top: dict) -> dict:
 
 
 def _record_origins(data: Any, source: str, origins: dict[str, str], prefix: str = "") -> None:
+    """Note `source` as the setter of every key path in `data` (a later call overwrites)."""
     if isinstance(data, dict):
         for key, value in data.items():
             path = f"{prefix}.{key}" if prefix else str(key)
@@ -69,12 +94,8 @@ def _record_origins(data: Any, source: str, origins: dict[str, str], prefix: str
             _record_origins(value, source, origins, path)
 
 
-def _load_file(path: Path, stack: tuple[Path, ...], origins: dict[str, str]) -> dict:
-    """One file with its includes merged under it."""
-    path = path.resolve()
-    if path in stack:
-        cycle = " -> ".join(p.name for p in (*stack[stack.index(path) :], path))
-        raise ConfError(f"{stack[-1]}: {INCLUDE_KEY}: include cycle {cycle}")
+def _read_mapping(path: Path, stack: tuple[Path, ...]) -> dict:
+    """The top-level mapping of one file, its includes not yet followed."""
     try:
         text = path.read_text()
     except FileNotFoundError:
@@ -85,37 +106,57 @@ def _load_file(path: Path, stack: tuple[Path, ...], origins: dict[str, str]) -> 
     data = yaml_safe_load(text, str(path), error=ConfError)
     data = {} if data is None else data
     if not isinstance(data, dict):
-        raise ConfError(f"{path}: expected a mapping at the top, got {type(data).__name__}")
-    includes = data.pop(INCLUDE_KEY, [])
-    includes = [includes] if isinstance(includes, str) else includes
-    if not isinstance(includes, list) or not all(isinstance(i, str) for i in includes):
+        raise ConfError(f"{path}: <root>: expected a mapping at the top, got {type(data).__name__}")
+    return _clone(data)
+
+
+def _include_names(data: dict, path: Path) -> list[str]:
+    """Pop `__include__` (a file name, a list of them, or null) from a file's data."""
+    includes = data.pop(INCLUDE_KEY, None)
+    includes = [] if includes is None else [includes] if isinstance(includes, str) else includes
+    if not isinstance(includes, list) or not all(isinstance(i, str) and i for i in includes):
         raise ConfError(f"{path}: {INCLUDE_KEY}: expected a file name or a list of file names")
+    return includes
+
+
+def _load_file(path: Path, stack: tuple[Path, ...], origins: dict[str, str]) -> dict:
+    """One file with its includes merged under it (includes first, the file's own keys win)."""
+    path = path.expanduser().resolve()
+    if path in stack:
+        cycle = " -> ".join(p.name for p in (*stack[stack.index(path) :], path))
+        raise ConfError(f"{stack[-1]}: {INCLUDE_KEY}: include cycle {cycle}")
+    data = _read_mapping(path, stack)
     merged: dict = {}
-    for inc in includes:
-        merged = _deep_merge(merged, _load_file(path.parent / inc, (*stack, path), origins))
+    for name in _include_names(data, path):
+        merged = _deep_merge(merged, _load_file(path.parent / name, (*stack, path), origins))
     _record_origins(data, str(path), origins)
     return _deep_merge(merged, data)
 
 
 # --- _copy ------------------------------------------------------------------------------------
 def _copy_target(value: Any) -> str | None:
+    """The target of a `'_copy: /path'` string or a `{_copy: /path, ...}` mapping, else None."""
     if isinstance(value, str) and value.strip().startswith(COPY_PREFIX):
         return value.strip()[len(COPY_PREFIX) :].strip()
     if isinstance(value, dict) and COPY_KEY in value:
-        return str(value[COPY_KEY]).strip()
+        return value[COPY_KEY].strip() if isinstance(value[COPY_KEY], str) else ""  # "": refused later
     return None
 
 
-def _target_path(target: str, at: list[str]) -> list[str]:
-    """Absolute `/a/b` from the root; relative `../b` from the key itself (`..` leaves the key)."""
-    if target.startswith("/"):
-        return [p for p in target.split("/") if p]
-    path = list(at)
-    for part in [p for p in target.split("/") if p]:
-        if part == "..":
-            path = path[:-1]
-        elif part != ".":
+def _target_path(target: str, at: list[str]) -> list[str] | None:
+    """Key path of a copy target, None if it climbs above the root.
+
+    Absolute `/a/b` starts at the root. Relative `../b` starts at the key holding the copy, so the
+    first `..` leaves the key (Archai: `test_workers: '_copy: ../train_workers'` is the sibling).
+    """
+    path = [] if target.startswith("/") else list(at)
+    for part in (p for p in target.split("/") if p and p != "."):
+        if part != "..":
             path.append(part)
+        elif not path:
+            return None
+        else:
+            path.pop()
     return path
 
 
@@ -125,51 +166,93 @@ def _has_copy(value: Any) -> bool:
     return isinstance(value, dict) and any(_has_copy(v) for v in value.values())
 
 
-def _lookup(root: dict, path: list[str]) -> tuple[bool, Any]:
+def _copy_sites(node: dict, at: tuple = ()) -> dict[tuple, str]:
+    """Key path -> target of every unresolved copy (not looking inside a copy's own value)."""
+    sites: dict[tuple, str] = {}
+    for key, value in node.items():
+        here = (*at, key)
+        target = _copy_target(value)
+        if target is not None:
+            sites[here] = target
+        elif isinstance(value, dict):
+            sites.update(_copy_sites(value, here))
+    return sites
+
+
+def _lookup(root: dict, path: list[str]) -> tuple[str, Any]:
+    """('found', value), ('missing', None), or ('pending', None) while a copy on the way is unresolved."""
     node: Any = root
     for part in path:
+        if _copy_target(node) is not None:
+            return "pending", None
         if not isinstance(node, dict) or part not in node:
-            return False, None
+            return "missing", None
         node = node[part]
-    return True, node
+    return ("pending", None) if _has_copy(node) else ("found", node)
 
 
-def _resolve_pass(root: dict, node: dict, at: list[str], origins: dict[str, str]) -> bool:
-    """Replace copies whose targets are already free of copies; True if anything changed."""
-    changed = False
-    for key, value in list(node.items()):
-        here = [*at, str(key)]
-        target = _copy_target(value)
-        if target is None:
-            if isinstance(value, dict):
-                changed |= _resolve_pass(root, value, here, origins)
-            continue
-        tpath = _target_path(target, here)
-        found, tvalue = _lookup(root, tpath)
-        if not found:
-            raise ConfError(f"{_origin(origins, here)}{'.'.join(here)}: _copy target /{'/'.join(tpath)} does not exist")
-        if _has_copy(tvalue):
-            continue
-        if isinstance(value, dict):
-            overlay = {k: v for k, v in value.items() if k != COPY_KEY}
-            node[key] = _deep_merge(copy.deepcopy(tvalue), overlay) if isinstance(tvalue, dict) else tvalue
-        else:
-            node[key] = copy.deepcopy(tvalue)
-        changed = True
-    return changed
+def _get(root: dict, at: tuple) -> Any:
+    node: Any = root
+    for key in at:
+        node = node[key]
+    return node
+
+
+def _copy_error(origins: dict[str, str], at: tuple, problem: str) -> ConfError:
+    keys = [str(k) for k in at]
+    return ConfError(f"{_source(origins, keys)}: {'.'.join(keys)}: {problem}")
+
+
+def _resolve_site(root: dict, at: tuple, target: str, origins: dict[str, str]) -> bool:
+    """Replace the copy at `at` if its target is free of copies; True if it was replaced."""
+    if not target:
+        raise _copy_error(origins, at, "_copy needs a key path such as /dataset or ../train_batch")
+    tpath = _target_path(target, list(at))
+    if not tpath:
+        raise _copy_error(origins, at, f"_copy target {target!r} is not a key path below the conf root")
+    state, tvalue = _lookup(root, tpath)
+    if state == "missing":
+        raise _copy_error(origins, at, f"_copy target /{'/'.join(tpath)} does not exist")
+    if state == "pending":
+        return False
+    value = _get(root, at)
+    overlay = {k: v for k, v in value.items() if k != COPY_KEY} if isinstance(value, dict) else {}
+    if overlay and not isinstance(tvalue, dict):
+        raise _copy_error(origins, at, f"_copy target /{'/'.join(tpath)} is not a mapping, cannot add keys to it")
+    _get(root, at[:-1])[at[-1]] = _deep_merge(_clone(tvalue), overlay) if overlay else _clone(tvalue)
+    return True
+
+
+def _copy_cycle(sites: dict[tuple, str]) -> list[tuple]:
+    """The sites of a cycle: each one's target holds, or lies inside, the next unresolved copy."""
+    keys = {s: tuple(map(str, s)) for s in sites}
+    chain = [next(iter(sites))]
+    while True:
+        tpath = tuple(map(str, _target_path(sites[chain[-1]], list(chain[-1])) or ()))
+        step = next((s for s, k in keys.items() if k[: len(tpath)] == tpath or tpath[: len(k)] == k), chain[0])
+        if step in chain:
+            return [*chain[chain.index(step) :], step]
+        chain.append(step)
 
 
 def _resolve_copies(root: dict, origins: dict[str, str]) -> dict:
-    while _has_copy(root):
-        if not _resolve_pass(root, root, [], origins):
-            raise ConfError(f"{_origin(origins, [])}_copy: the copies refer to each other in a cycle")
+    """Resolve every `_copy` in place, copies of copies included; a cycle is an error."""
+    while sites := _copy_sites(root):
+        progressed = False
+        for at, target in sites.items():
+            progressed |= _resolve_site(root, at, target, origins)
+        if not progressed:
+            cycle = _copy_cycle(sites)
+            chain = " -> ".join("/" + "/".join(map(str, s)) for s in cycle)
+            raise _copy_error(origins, cycle[0], f"_copy cycle {chain}")
     return root
 
 
 # --- variables and overrides ------------------------------------------------------------------
 def _substitute(value: Any, variables: dict[str, str]) -> Any:
+    """Replace `$name` and `${name}` in strings from `variables`; unknown names stay as written."""
     if isinstance(value, str):
-        return _VAR.sub(lambda m: variables.get(m.group(1), m.group(0)), value)
+        return _VAR.sub(lambda m: variables.get(m.group(1) or m.group(2), m.group(0)), value)
     if isinstance(value, dict):
         return {k: _substitute(v, variables) for k, v in value.items()}
     if isinstance(value, list):
@@ -177,70 +260,85 @@ def _substitute(value: Any, variables: dict[str, str]) -> Any:
     return value
 
 
+def _schema_class(annotation: Any) -> type[BaseModel] | None:
+    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+
+
 def _schema_at(keys: list[str]) -> type[BaseModel] | None:
-    """The schema class holding the last key of `keys`, or None below a free-form dict."""
-    cls: Any = Conf
+    """The schema class holding the last key of `keys`, or None below a free-form field."""
+    cls: type[BaseModel] | None = Conf
     for key in keys[:-1]:
-        field = cls.model_fields.get(key)
-        annotation = field.annotation if field else None
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            return None
-        cls = annotation
+        field = cls.model_fields.get(key) if cls else None
+        cls = _schema_class(field.annotation) if field else None
     return cls
 
 
-def _check_key_path(keys: list[str], source: str) -> None:
-    cls: Any = Conf
+def _check_key_path(keys: list[str], source: str) -> Any:
+    """The schema type at an override path; every key must be a field, down to a free-form dict."""
+    cls: type[BaseModel] | None = Conf
     for i, key in enumerate(keys):
-        if cls is None:
-            return
+        path = ".".join(keys[: i + 1])
         if key not in cls.model_fields:
-            path = ".".join(keys[: i + 1])
             raise ConfError(f"{source}: {path}: unknown key {key!r}{close_matches(key, list(cls.model_fields))}")
         annotation = cls.model_fields[key].annotation
-        cls = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+        cls = _schema_class(annotation)
+        if cls is None:
+            if i + 1 < len(keys) and get_origin(annotation) is not dict:
+                raise ConfError(f"{source}: {path}: is not a mapping, so {'.'.join(keys)} cannot be set")
+            return annotation if i + 1 == len(keys) else Any
+    return cls
+
+
+def _parse_override(item: str) -> tuple[list[str], Any]:
+    """'a.b.c=value' -> (['a', 'b', 'c'], value read as a YAML scalar or flow collection)."""
+    key, eq, text = item.partition("=")
+    keys = key.strip().split(".")
+    if not eq or not all(keys):
+        raise ConfError(f"{COMMAND_LINE}: override {item!r}: expected key.path=value")
+    annotation = _check_key_path(keys, COMMAND_LINE)
+    value = yaml_safe_load(text, f"{COMMAND_LINE}: {key.strip()}", error=ConfError) if text.strip() else ""
+    if annotation is str and not isinstance(value, str):
+        value = text.strip()  # a str field takes the text as written: experiment_name=123 is '123'
+    return keys, value
 
 
 def _apply_override(data: dict, item: str, origins: dict[str, str]) -> None:
-    if "=" not in item:
-        raise ConfError(f"override {item!r}: expected key.path=value")
-    key, _, text = item.partition("=")
-    keys = [k for k in key.strip().split(".") if k]
-    if not keys:
-        raise ConfError(f"override {item!r}: expected key.path=value")
-    _check_key_path(keys, "command line")
-    value = yaml_safe_load(text, f"override {key}", error=ConfError) if text.strip() else ""
+    """Write one override into the merged data; a mapping value merges as a file's would."""
+    keys, value = _parse_override(item)
     node = data
-    for k in keys[:-1]:
-        target = _copy_target(node.get(k))
-        if isinstance(node.get(k), str) and target is not None:
-            node[k] = {COPY_KEY: target}  # the mapping form overlays the override on the copy
-        elif not isinstance(node.get(k), dict):
-            node[k] = {}
-        node = node[k]
-    node[keys[-1]] = value
-    origins[".".join(keys)] = "command line"
+    for key in keys[:-1]:
+        target = _copy_target(node.get(key))
+        if isinstance(node.get(key), str) and target is not None:
+            node[key] = {COPY_KEY: target}  # the mapping form overlays the override on the copy
+        elif not isinstance(node.get(key), dict):
+            node[key] = {}
+        node = node[key]
+    old = node.get(keys[-1])
+    node[keys[-1]] = _deep_merge(old, value) if isinstance(old, dict) and isinstance(value, dict) else value
+    origins[".".join(keys)] = COMMAND_LINE
+    _record_origins(value, COMMAND_LINE, origins, ".".join(keys))
 
 
 # --- validation -------------------------------------------------------------------------------
-def _origin(origins: dict[str, str], keys: list[str]) -> str:
-    """'file: ' of the longest key-path prefix a file set, or of the last file."""
+def _source(origins: dict[str, str], keys: list[str]) -> str:
+    """The file (or 'command line') that set the longest prefix of `keys`, else the last file."""
     for n in range(len(keys), 0, -1):
-        src = origins.get(".".join(keys[:n]))
-        if src:
-            return f"{src}: "
-    return f"{origins['']}: " if origins.get("") else ""
+        source = origins.get(".".join(keys[:n]))
+        if source:
+            return source
+    return origins.get("") or "<conf>"
 
 
 def _validation_error(err: ValidationError, origins: dict[str, str]) -> ConfError:
+    """One line for the first schema error: file, key path, and a did-you-mean for unknown keys."""
     first = err.errors()[0]
     keys = [str(k) for k in first["loc"]]
-    path = format_loc(first["loc"])
-    if first["type"] == "extra_forbidden":
-        cls = _schema_at(keys)
-        hint = close_matches(keys[-1], list(cls.model_fields)) if cls else ""
-        return ConfError(f"{_origin(origins, keys)}{path}: unknown key{hint}")
-    return ConfError(f"{_origin(origins, keys)}{path}: {first['msg']}")
+    source = _source(origins, keys)
+    if first["type"] != "extra_forbidden":
+        return ConfError(validation_message(err, source))
+    cls = _schema_at(keys)
+    hint = close_matches(keys[-1], list(cls.model_fields)) if cls else ""
+    return ConfError(f"{source}: {format_loc(first['loc'])}: unknown key{hint}")
 
 
 def load_conf_data(
@@ -249,14 +347,25 @@ def load_conf_data(
     variables: dict[str, str] | None = None,
     origins: dict[str, str] | None = None,
 ) -> dict:
-    """The merged, copied, substituted and overridden plain data of one or more conf files."""
+    """The merged, overridden, copied and substituted plain data of conf files, before validation.
+
+    Args:
+        paths: conf files or bundled conf names, merged in order (later wins).
+        overrides: `key.path=value` items; the value is read as YAML (`3`, `true`, `[1, 2]`, `abc`).
+        variables: values of `$name` tokens, over the defaults (`default_dataroot`: `~/dataroot`).
+        origins: if given, filled with key path -> the file (or 'command line') that set it.
+
+    Raises:
+        ConfError: a file, an include, a copy or an override is malformed.
+    """
     paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
     origins = {} if origins is None else origins
     data: dict = {}
-    for path in paths:
-        data = _deep_merge(data, _load_file(Path(path), (), origins))
-        origins[""] = str(path)
-    for item in overrides:  # before copies resolve, so `dataset.x=...` reaches every copy of /dataset
+    for name in paths:
+        path = resolve_conf_path(name)
+        data = _deep_merge(data, _load_file(path, (), origins))
+        origins[""] = str(path.expanduser().resolve())
+    for item in overrides:
         _apply_override(data, item, origins)
     data = _resolve_copies(data, origins)
     return _substitute(data, {**DEFAULT_VARIABLES, **(variables or {})})
@@ -267,7 +376,16 @@ def load_conf(
     overrides: list[str] | tuple[str, ...] = (),
     variables: dict[str, str] | None = None,
 ) -> Conf:
-    """Load, merge (later files win), resolve and validate confs into a `Conf`."""
+    """Load, merge (later files win), resolve and validate conf files into a `Conf`.
+
+    Args:
+        paths: conf files or bundled conf names (`darts`, `darts_toy`), merged in order.
+        overrides: `key.path=value` items applied over the files.
+        variables: values of `$name` tokens such as `$expdir` or `$default_dataroot`.
+
+    Raises:
+        ConfError: one line naming the file and the key path of the first problem.
+    """
     origins: dict[str, str] = {}
     data = load_conf_data(paths, overrides, variables, origins)
     try:
@@ -277,10 +395,26 @@ def load_conf(
 
 
 def dump_conf(conf: Conf) -> str:
-    """The effective conf as YAML."""
+    """The effective conf as YAML, loadable again by `load_conf`."""
     return yaml.safe_dump(conf.model_dump(mode="json"), sort_keys=False, width=120)
 
 
+def _drop_dataset_locations(node: dict) -> None:
+    for key, value in node.items():
+        if isinstance(value, dict):
+            if key == "dataset":
+                for name in _RESULT_NEUTRAL_DATASET_KEYS:
+                    value.pop(name, None)
+            _drop_dataset_locations(value)
+
+
 def conf_hash(conf: Conf) -> str:
-    """SHA-256 of the effective conf, independent of key order."""
-    return hashlib.sha256(json.dumps(conf.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+    """SHA-256 over the fields that change the result, independent of key order.
+
+    Where a run reads or writes (experiment name, logdir, resume, dataroot, download) is left out.
+    """
+    data = conf.model_dump(mode="json")
+    for section, key in _RESULT_NEUTRAL:
+        data[section].pop(key, None)
+    _drop_dataset_locations(data)
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
