@@ -1,0 +1,49 @@
+"""The `descgraph` command. A DescgraphError prints as one line and exits 2; a traceback is a bug.
+
+Each module of this package adds its subcommands through `add_commands(sub)`; `COMMAND_MODULES`
+lists them in the order `--help` shows them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from descgraph.cli.desc_cmds import describe
+from descgraph.errors import DescgraphError
+
+COMMAND_MODULES = ["desc_cmds", "run_cmd"]
+
+__all__ = ["build_parser", "describe", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(prog="descgraph", description="Description-driven neural architecture search.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"descgraph.cli.{name}").add_commands(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `descgraph` command; returns the exit code."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # key=value overrides may come after options such as --expdir
+        if not (hasattr(args, "items") and all("=" in x and not x.startswith("-") for x in extra)):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.items += extra
+    try:
+        from descgraph._plugins import load_plugins
+
+        load_plugins()
+        args.func(args)
+    except DescgraphError as e:
+        print(f"descgraph: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("descgraph: interrupted", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,7 @@
+"""Hardware: cost models (params, FLOPs, latency) that searches use as objectives or constraints."""
+
+from __future__ import annotations
+
+from descgraph.hw.cost import COST_MODELS, CostModel, get_cost_model, register_cost_model
+
+__all__ = ["COST_MODELS", "CostModel", "get_cost_model", "register_cost_model"]
