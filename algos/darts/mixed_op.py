@@ -40,6 +40,8 @@ class MixedOp(nn.Module):
         arch_params: alphas shared with the same edge of another cell, or None to own new ones.
     """
 
+    supernet_only = True  # a finalizer replaces it by one of its children; it never reaches a final network
+
     def __init__(
         self, children: list[nn.Module], ch_in: int, ch_out: int, stride: int = 1, arch_params: ArchParams | None = None
     ) -> None:

@@ -1,0 +1,78 @@
+"""Device commands: export (ONNX, verified), measure (onnxruntime beside eager), lut build|predict|eval."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from descgraph.cli._common import print_result
+
+
+def _flat(result: dict[str, Any]) -> dict[str, Any]:
+    """Stats dicts as one readable line each, for the non-JSON output."""
+    out = {}
+    for key, value in result.items():
+        if isinstance(value, dict) and "median_ms" in value:
+            value = (
+                f"median {value['median_ms']:.3f}  mean {value['mean_ms']:.3f}  std {value['std_ms']:.3f}  "
+                f"p90 {value['p90_ms']:.3f}  (n={value['count']})"
+            )
+        elif isinstance(value, dict):
+            value = ", ".join(f"{k}={v}" for k, v in value.items())
+        out[key] = value
+    return out
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    from descgraph.desc import load_desc
+    from descgraph.export import export_onnx
+
+    desc = load_desc(args.desc)
+    report = export_onnx(desc, args.output, args.weights, opset=args.opset, atol=args.atol)
+    print_result(report.to_dict(), args.json)
+
+
+def cmd_measure(args: argparse.Namespace) -> None:
+    from descgraph.desc import load_desc
+    from descgraph.hw.measure import measure_network
+
+    source = args.model if args.model.lower().endswith(".onnx") else load_desc(args.model)
+    result = measure_network(
+        source,
+        threads=args.threads,
+        batch=args.batch,
+        runs=args.runs,
+        warmup=args.warmup,
+        rounds=args.rounds,
+        weights=args.weights,
+        eager=not args.no_eager,
+    )
+    print_result(result if args.json else _flat(result), args.json)
+
+
+def _add_timing_args(p: argparse.ArgumentParser, runs: int) -> None:
+    p.add_argument("--threads", type=int, default=1, help="intra-op threads of onnxruntime and PyTorch (default 1)")
+    p.add_argument("--runs", type=int, default=runs, help=f"timed runs (default {runs})")
+    p.add_argument("--warmup", type=int, default=10, help="untimed runs first (default 10)")
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Register export and measure."""
+    p = sub.add_parser("export", help="export a description (and weights) to ONNX, verified with onnxruntime")
+    p.add_argument("desc", help="a model description file (.yaml or .json)")
+    p.add_argument("--weights", help="a state_dict file (eval/model.pt); random weights when left out")
+    p.add_argument("-o", "--output", required=True, help="the .onnx file to write")
+    p.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17)")
+    p.add_argument("--atol", type=float, default=1e-4, help="largest allowed |onnxruntime - PyTorch| (default 1e-4)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("measure", help="latency of a network: onnxruntime beside PyTorch eager")
+    p.add_argument("model", help="an .onnx file (exported by descgraph for the eager side) or a description")
+    p.add_argument("--weights", help="a state_dict file for a description")
+    p.add_argument("--batch", type=int, default=1, help="batch size (default 1)")
+    _add_timing_args(p, runs=100)
+    p.add_argument("--rounds", type=int, default=5, help="rounds the candidates alternate in (default 5)")
+    p.add_argument("--no-eager", action="store_true", help="time onnxruntime only")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_measure)

@@ -1,0 +1,75 @@
+"""Example descs of every registered op, with input and output shapes: the op sweeps run over these.
+
+A name missing from EXAMPLES fails the sweeps, so every op, algorithm plugins' included, needs one.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from descgraph.desc import OpDesc
+
+C, H = 4, 8  # small channels and 8x8 maps keep the whole sweep fast
+
+
+class Example(NamedTuple):
+    """An op desc, the shapes of its inputs and of its output, all without the batch axis."""
+
+    desc: OpDesc
+    in_shapes: list[list[int]]
+    out_shape: list[int]
+
+
+def example_op(name: str, stride: int = 1, **params) -> OpDesc:
+    """A C -> C op desc, with `stride` only when it is not 1 (as builders write them)."""
+    return OpDesc(name=name, params={"ch_in": C, "ch_out": C, **({"stride": stride} if stride != 1 else {}), **params})
+
+
+def _map(ch: int = C, size: int = H) -> list[int]:
+    return [ch, size, size]
+
+
+CELL_OPS = ["none", "skip_connect", "max_pool_3x3", "avg_pool_3x3", "conv_7x1_1x7"]
+CONV_OPS = ["sep_conv_3x3", "sep_conv_5x5", "sep_conv_7x7", "dil_conv_3x3", "dil_conv_5x5"]
+CONV_OPS += ["conv_1x1", "conv_3x3", "convbnrelu_1x1", "convbnrelu_3x3", "conv_7x1_1x7"]
+DARTS_CANDIDATES = ["none", "max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3", "dil_conv_5x5"]
+
+
+def _mixed_op(stride: int) -> OpDesc:
+    """A DARTS search edge: pools get the non-affine BN after them, as the DARTS builder writes it."""
+    children = [example_op(n, stride, **({"bn_after": True} if "pool" in n else {})) for n in DARTS_CANDIDATES]
+    return OpDesc(name="mixed_op", params=dict(example_op("mixed_op", stride).params), children=children)
+
+
+def make_multi_op(reduce: str) -> OpDesc:
+    children = [example_op("conv_1x1"), example_op("sep_conv_3x3"), example_op("skip_connect")]
+    params = {"reduce": reduce, "in_len": 2}
+    return OpDesc(name="multi_op", params=params, in_len=2, children=children, children_ins=[[0], [1], [0]])
+
+
+EXAMPLES: dict[str, list[Example]] = {
+    **{n: [Example(example_op(n, s), [_map()], _map(C, H // s)) for s in (1, 2)] for n in CELL_OPS + CONV_OPS},
+    "identity": [Example(example_op("identity"), [_map()], _map())],
+    "prepr_reduce": [
+        Example(example_op("prepr_reduce", 2, ch_out=2 * C), [_map()], _map(2 * C, H // 2)),
+        Example(example_op("prepr_reduce", 2, ch_out=5), [_map(C, 7)], _map(5, 4)),  # odd size and odd ch_out
+    ],
+    "prepr_normal": [Example(example_op("prepr_normal", ch_in=6), [_map(6)], _map())],
+    "stem_conv3x3": [Example(example_op("stem_conv3x3", ch_in=3), [_map(3)], _map())],
+    "stem_conv3x3_relu": [Example(example_op("stem_conv3x3_relu", ch_in=3), [_map(3)], _map())],
+    "stem_conv3x3_s4": [Example(example_op("stem_conv3x3_s4", 4, ch_in=3), [_map(3)], _map(C, H // 4))],
+    "stem_conv3x3_s4s2": [Example(example_op("stem_conv3x3_s4s2", 2), [_map()], _map(C, H // 2))],
+    "pool_adaptive_avg2d": [Example(example_op("pool_adaptive_avg2d"), [_map()], [C])],
+    "pool_avg2d7x7": [Example(example_op("pool_avg2d7x7"), [_map(C, 7)], [C])],
+    "pool_mean_tensor": [Example(example_op("pool_mean_tensor"), [_map()], [C])],
+    "linear": [Example(example_op("linear", ch_out=5), [[C]], [5])],
+    "concate_channels": [
+        Example(example_op("concate_channels", ch_in=3 * C, ch_out=3 * C, in_len=2), [_map(), _map(2 * C)], _map(3 * C))
+    ],
+    "proj_channels": [Example(example_op("proj_channels", ch_in=2 * C, in_len=2), [_map(), _map()], _map())],
+    "multi_op": [
+        Example(make_multi_op("cat"), [_map(), _map()], _map(3 * C)),
+        Example(make_multi_op("sum"), [_map(), _map()], _map()),
+    ],
+    "mixed_op": [Example(_mixed_op(s), [_map()], _map(C, H // s)) for s in (1, 2)],
+}
