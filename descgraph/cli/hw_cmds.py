@@ -50,14 +50,44 @@ def cmd_measure(args: argparse.Namespace) -> None:
     print_result(result if args.json else _flat(result), args.json)
 
 
+def cmd_lut_build(args: argparse.Namespace) -> None:
+    from descgraph.cli._common import load_confs
+    from descgraph.hw.lut_build import build_table
+
+    conf = load_confs(args.items, "lut build")
+    table = build_table(
+        conf, args.output, batch=args.batch, threads=args.threads, runs=args.runs, resume=not args.fresh
+    )
+    summary = {"output": args.output, "space": table.space, "entries": len(table.entries)}
+    print_result({**summary, "run_overhead_ms": round(table.run_overhead_ms, 5), "threads": table.threads}, args.json)
+
+
+def cmd_lut_predict(args: argparse.Namespace) -> None:
+    from descgraph.desc import load_desc
+    from descgraph.hw.lut import load_table, predict_latency
+
+    table, desc = load_table(args.lut), load_desc(args.desc)
+    latency = predict_latency(table, desc)
+    print_result({"latency_ms": round(latency, 5), "desc_hash": desc.hash(), "threads": table.threads}, args.json)
+
+
+def cmd_lut_eval(args: argparse.Namespace) -> None:
+    from descgraph.hw.lut import load_table
+    from descgraph.hw.lut_build import evaluate_table
+
+    result = evaluate_table(load_table(args.lut), samples=args.samples, seed=args.seed, runs=args.runs)
+    if not args.json:
+        result.pop("networks")
+    print_result(result, args.json)
+
+
 def _add_timing_args(p: argparse.ArgumentParser, runs: int) -> None:
     p.add_argument("--threads", type=int, default=1, help="intra-op threads of onnxruntime and PyTorch (default 1)")
     p.add_argument("--runs", type=int, default=runs, help=f"timed runs (default {runs})")
-    p.add_argument("--warmup", type=int, default=10, help="untimed runs first (default 10)")
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    """Register export and measure."""
+    """Register export, measure and lut."""
     p = sub.add_parser("export", help="export a description (and weights) to ONNX, verified with onnxruntime")
     p.add_argument("desc", help="a model description file (.yaml or .json)")
     p.add_argument("--weights", help="a state_dict file (eval/model.pt); random weights when left out")
@@ -72,7 +102,33 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--weights", help="a state_dict file for a description")
     p.add_argument("--batch", type=int, default=1, help="batch size (default 1)")
     _add_timing_args(p, runs=100)
+    p.add_argument("--warmup", type=int, default=10, help="untimed runs first (default 10)")
     p.add_argument("--rounds", type=int, default=5, help="rounds the candidates alternate in (default 5)")
     p.add_argument("--no-eager", action="store_true", help="time onnxruntime only")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_measure)
+
+    lut = sub.add_parser("lut", help="hardware cost lookup tables: build, predict, evaluate")
+    lut_sub = lut.add_subparsers(dest="lut_command", required=True)
+    p = lut_sub.add_parser("build", help="measure every block of a conf's search space at its eval macro")
+    p.add_argument("items", nargs="+", metavar="CONF|key=value", help="conf files or bundled names, then overrides")
+    p.add_argument("-o", "--output", required=True, help="the table to write (.yaml or .json); a partial one resumes")
+    p.add_argument("--batch", type=int, default=1, help="batch size (default 1)")
+    _add_timing_args(p, runs=200)
+    p.add_argument("--fresh", action="store_true", help="measure everything again instead of resuming")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_lut_build)
+
+    p = lut_sub.add_parser("predict", help="predicted latency of a description from a table")
+    p.add_argument("lut", help="a table written by lut build")
+    p.add_argument("desc", help="a model description file")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_lut_predict)
+
+    p = lut_sub.add_parser("eval", help="predicted against measured latency on random networks of the table's space")
+    p.add_argument("lut", help="a table written by lut build")
+    p.add_argument("--samples", type=int, default=50, help="random networks (default 50)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the first network (default 0)")
+    p.add_argument("--runs", type=int, default=200, help="timed runs per network (default 200)")
+    p.add_argument("--json", action="store_true", help="print JSON (with every network)")
+    p.set_defaults(func=cmd_lut_eval)

@@ -141,6 +141,15 @@ class NasConf(ConfModel):
     eval: StageConf = Field(default_factory=StageConf, description="evaluation stage")
 
 
+class HwConf(ConfModel):
+    """What cost models chosen by name need: the lookup table and how to measure."""
+
+    lut: str = Field("", description="hardware cost lookup table for the lut_latency cost model")
+    threads: int = Field(1, ge=1, description="intra-op threads when latency is measured")
+    batch: int = Field(1, ge=1, description="batch size when latency is measured")
+    runs: int = Field(100, ge=1, description="timed runs per network when latency is measured")
+
+
 class CommonConf(ConfModel):
     experiment_name: str = Field("default", description="name of the experiment folder")
     logdir: str = Field("~/logdir", description="folder that holds experiment folders")
@@ -156,3 +165,4 @@ class Conf(ConfModel):
     common: CommonConf = Field(default_factory=CommonConf, description="run-wide settings")
     dataset: DatasetConf = Field(default_factory=DatasetConf, description="dataset of the experiment")
     nas: NasConf = Field(default_factory=NasConf, description="search and evaluation")
+    hw: HwConf = Field(default_factory=HwConf, description="cost models: lookup table and latency measurement")

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from descgraph.hw.cost import COST_MODELS, CostModel, get_cost_model, register_cost_model
+from descgraph.hw.cost import COST_MODELS, CostModel, cost_model_from_conf, get_cost_model, register_cost_model
 
-__all__ = ["COST_MODELS", "CostModel", "get_cost_model", "register_cost_model"]
+__all__ = ["COST_MODELS", "CostModel", "cost_model_from_conf", "get_cost_model", "register_cost_model"]

@@ -1,0 +1,217 @@
+"""Hardware cost lookup tables: the latency of every block a search space can place, measured alone.
+
+An entry is keyed by what determines its cost and nothing else: the op's name and params, the shapes it
+reads, the batch and the thread count (as once-for-all's tables are keyed by op, shapes, kernel, stride
+and expand), so one table serves every search over that space on that device. Each block is exported
+alone and timed with onnxruntime beside an empty graph with the same inputs; the entry's latency is the
+difference, the block's own work. A description's predicted latency is the sum of its blocks and node
+additions plus the runtime's per-run overhead, measured once for the whole network.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+from torch import nn
+
+from descgraph.desc import ModelDesc, OpDesc
+from descgraph.desc.io import parse_desc, read_data, save_desc
+from descgraph.errors import DescgraphError
+from descgraph.hw.latency import LatencyStats, measure_side_by_side, ort_session, session_runner
+from descgraph.hw.sites import op_sites, sum_sites
+
+TABLE_SCHEMA_VERSION = 1
+
+
+class LutError(DescgraphError):
+    """A lookup table is malformed, was made for other settings, or lacks an entry a description needs."""
+
+
+class LutEntry(BaseModel):
+    """One block: what it is, and its measured latency (ms) with the runs behind it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str = Field(description="'op' for an op of the description, 'add' for a node's sum of two tensors")
+    op: str = Field(description="op name ('add' for a sum)")
+    params: dict[str, Any] = Field(default_factory=dict, description="the op's params")
+    in_shapes: list[list[int]] = Field(description="input shapes without the batch axis")
+    latency_ms: float = Field(description="block minus empty-graph median: the block's own work")
+    count: int = Field(description="timed runs of the block")
+    mean_ms: float = Field(description="mean of the block's runs (runtime overhead included)")
+    var_ms2: float = Field(description="variance of the block's runs")
+    median_ms: float = Field(description="median of the block's runs")
+    overhead_ms: float = Field(description="median of an empty graph with the same inputs")
+    macs: int = Field(description="multiply-accumulates of the block (convolutions and linear layers)")
+    params_count: int = Field(description="weights of the block")
+
+
+class LatencyTable(BaseModel):
+    """A lookup table for one search space on one device, at one batch size and thread count."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: int = TABLE_SCHEMA_VERSION
+    space: str = Field(description="what the table covers (the search builder and the macro)")
+    conf: str = Field("", description="the effective conf it was built from (YAML), to sample the space again")
+    batch: int = 1
+    threads: int = 1
+    env: dict[str, Any] = Field(default_factory=dict, description="CPU, runtime versions")
+    run_overhead_ms: float = Field(0.0, description="per-run cost of the runtime, paid once per network")
+    entries: dict[str, LutEntry] = Field(default_factory=dict, description="entries by key")
+
+
+def entry_key(kind: str, op: str, params: dict[str, Any], in_shapes: Iterable[Iterable[int]]) -> str:
+    """The key of a block: kind, op, canonical params and input shapes."""
+    shapes = [list(s) for s in in_shapes]
+    return json.dumps([kind, op, params, shapes], sort_keys=True, separators=(",", ":"))
+
+
+def site_key(site) -> str:
+    """The key of an OpSite of a description."""
+    return entry_key("op", site.op.name, site.op.params, site.in_shapes)
+
+
+def sum_key(shape: Iterable[int]) -> str:
+    """The key of one addition of two tensors of `shape`."""
+    return entry_key("add", "add", {}, [list(shape), list(shape)])
+
+
+# --- measuring blocks ---------------------------------------------------------------------------
+class _Add(nn.Module):
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return a + b
+
+
+class _Empty(nn.Module):
+    """Reads every input and returns one element of the first: the runtime's cost with no work."""
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        picks = [x.flatten(1)[:, :1] for x in xs]
+        return sum(picks[1:], picks[0])
+
+
+def count_module(module: nn.Module, inputs: tuple[torch.Tensor, ...]) -> tuple[int, int]:
+    """(multiply-accumulates of one forward of `inputs` at batch 1, weights) of a block."""
+    macs = 0
+
+    def hook(m: nn.Module, _inputs: tuple, out: torch.Tensor) -> None:
+        nonlocal macs
+        if isinstance(m, nn.Conv2d):
+            k = m.kernel_size[0] * m.kernel_size[1]
+            macs += out[0].numel() * (m.in_channels // m.groups) * k
+        elif isinstance(m, nn.Linear):
+            macs += m.in_features * m.out_features
+
+    handles = [m.register_forward_hook(hook) for m in module.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    try:
+        with torch.no_grad():
+            module.eval()(*(x[:1] for x in inputs))
+    finally:
+        for h in handles:
+            h.remove()
+    return macs, sum(p.numel() for p in module.parameters())
+
+
+def _session_of(module: nn.Module, inputs: tuple[torch.Tensor, ...], threads: int):
+    from descgraph.export import export_module
+
+    data = export_module(module.eval(), inputs, [f"x{i}" for i in range(len(inputs))], ["y"])
+    return ort_session(data, threads)
+
+
+def _bound(session, inputs: tuple[torch.Tensor, ...]) -> Callable[[], Any]:
+    used = {i.name for i in session.get_inputs()}
+    return session_runner(session, [x.numpy() for i, x in enumerate(inputs) if f"x{i}" in used])
+
+
+def measure_block(
+    module: nn.Module, in_shapes: list[list[int]], batch: int = 1, threads: int = 1, runs: int = 200, warmup: int = 20
+) -> tuple[LatencyStats, LatencyStats, int, int]:
+    """Time `module` alone and an empty graph with the same inputs, alternating; returns both, MACs and weights."""
+    gen = torch.Generator().manual_seed(0)
+    inputs = tuple(torch.randn(batch, *s, generator=gen) for s in in_shapes)
+    block, empty = _session_of(module, inputs, threads), _session_of(_Empty(), inputs, threads)
+    stats = measure_side_by_side(
+        {"block": _bound(block, inputs), "empty": _bound(empty, inputs)}, runs, warmup, rounds=4, threads=threads
+    )
+    macs, n_params = count_module(module, inputs)
+    return stats["block"], stats["empty"], macs, n_params
+
+
+def make_entry(kind: str, op: OpDesc | None, in_shapes, batch: int, threads: int, runs: int) -> LutEntry:
+    """Measure one block (an op of the registry, or an addition when `op` is None) into an entry."""
+    from descgraph import ops
+
+    module = ops.create(op, affine=True) if op is not None else _Add()
+    shapes = [list(s) for s in in_shapes]
+    block, empty, macs, n_params = measure_block(module, shapes, batch, threads, runs)
+    return LutEntry(
+        kind=kind,
+        op=op.name if op is not None else "add",
+        params=dict(op.params) if op is not None else {},
+        in_shapes=shapes,
+        latency_ms=max(0.0, block.median_ms - empty.median_ms),
+        count=block.count,
+        mean_ms=block.mean_ms,
+        var_ms2=block.std_ms**2,
+        median_ms=block.median_ms,
+        overhead_ms=empty.median_ms,
+        macs=macs,
+        params_count=n_params,
+    )
+
+
+def measure_run_overhead(input_shape: list[int], batch: int, threads: int, runs: int = 400) -> float:
+    """Median cost of one run of an empty graph reading a network's input: paid once per network."""
+    _, empty, _, _ = measure_block(_Empty(), [list(input_shape)], batch, threads, runs)
+    return empty.median_ms
+
+
+# --- predicting -----------------------------------------------------------------------------------
+def required_keys(desc: ModelDesc) -> list[str]:
+    """The keys a description needs, one per op and one per addition (repeated as often as they run)."""
+    keys = [site_key(s) for s in op_sites(desc)]
+    for s in sum_sites(desc):
+        keys += [sum_key(s.shape)] * (s.terms - 1)
+    return keys
+
+
+def predict_latency(table: LatencyTable, desc: ModelDesc) -> float:
+    """Predicted latency (ms) of `desc`: its blocks, its additions, and one run overhead.
+
+    Raises:
+        LutError: the table has no entry for some block, named with its path.
+    """
+    total = table.run_overhead_ms
+    for site in op_sites(desc):
+        total += _lookup(table, site_key(site), f"{site.path} ({site.op.name} on {list(map(list, site.in_shapes))})")
+    for s in sum_sites(desc):
+        total += (s.terms - 1) * _lookup(table, sum_key(s.shape), f"{s.path} (sum of {s.terms} x {list(s.shape)})")
+    return total
+
+
+def _lookup(table: LatencyTable, key: str, where: str) -> float:
+    entry = table.entries.get(key)
+    if entry is None:
+        raise LutError(f"{where}: no entry in the table for {table.space!r}; build a table for this space")
+    return entry.latency_ms
+
+
+# --- files ----------------------------------------------------------------------------------------
+def save_table(table: LatencyTable, path: str | os.PathLike) -> None:
+    """Write a table as YAML or JSON (by extension), atomically."""
+    save_desc(table, path)
+
+
+def load_table(path: str | os.PathLike) -> LatencyTable:
+    """Read a table written by `save_table` (safe YAML or JSON); a wrong schema version is a LutError."""
+    data = read_data(path)
+    if isinstance(data, dict) and data.get("schema_version", TABLE_SCHEMA_VERSION) != TABLE_SCHEMA_VERSION:
+        raise LutError(f"{path}: schema_version {data['schema_version']}, this descgraph reads {TABLE_SCHEMA_VERSION}")
+    return parse_desc(data, LatencyTable, source=str(path))
