@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from descgraph.builders._readback import check_rebuilt
 from descgraph.builders.model_desc_builder import ModelDescBuilder, register_builder
 from descgraph.conf.schema import DatasetConf, ModelDescConf, ModelStemsConf
 from descgraph.desc import CellDesc, CellType, ConvMacroParams, EdgeDesc, ModelDesc, NodeDesc, OpDesc, Shape
@@ -170,11 +171,7 @@ def desc_to_nb201(desc: ModelDesc) -> NB201Arch:
     if first is None:
         raise DescError("cell_descs: no regular cell, so no NAS-Bench-201 cell to read")
     arch = _read_cell(desc.cell_descs[first], f"cell_descs[{first}]")
-    expected = build_nb201(arch, _macro_of(desc))
-    if any(getattr(expected, f) != getattr(desc, f) for f in _NETWORK_FIELDS):
-        where = _first_difference(_network(expected), _network(desc), "")
-        if where is not None:  # None: equal once canonical (an integral float where an int is)
-            raise DescError(f"{where}: not as in the NAS-Bench-201 network of {format_nb201(arch)}")
+    check_rebuilt(desc, build_nb201(arch, _macro_of(desc)), f"the NAS-Bench-201 network of {format_nb201(arch)}")
     return arch
 
 
@@ -206,31 +203,3 @@ def _macro_of(desc: ModelDesc) -> ModelDescConf:
         model_stems=ModelStemsConf(init_node_ch=desc.model_stems[0].ch_out or 1, stem_multiplier=1),
         dataset=DatasetConf(channels=channels, image_size=size, n_classes=desc.n_classes),
     )
-
-
-# What makes a desc the benchmark's network: what the hash covers but the aux towers (a training choice).
-_NETWORK_FIELDS = ("input_shape", "n_classes", "model_stems", "cell_descs", "pool_op", "logits_op")
-
-
-def _network(desc: ModelDesc) -> dict[str, Any]:
-    data = desc.canonical()
-    return {f: data[f] for f in _NETWORK_FIELDS}
-
-
-def _first_difference(expected: Any, got: Any, path: str) -> str | None:
-    """The path of the first place where `got` differs from `expected` (both plain data), or None."""
-    if isinstance(expected, dict) and isinstance(got, dict):
-        for key in [*expected, *(k for k in got if k not in expected)]:
-            where = f"{path}.{key}" if path else str(key)
-            if key not in expected or key not in got:
-                return where
-            found = _first_difference(expected[key], got[key], where)
-            if found is not None:
-                return found
-        return None
-    if isinstance(expected, list) and isinstance(got, list):
-        if len(expected) != len(got):
-            return f"{path} ({len(got)} entries, expected {len(expected)})"
-        found = (_first_difference(a, b, f"{path}[{k}]") for k, (a, b) in enumerate(zip(expected, got)))
-        return next((f for f in found if f is not None), None)
-    return None if expected == got else path
