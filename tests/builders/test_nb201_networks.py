@@ -93,6 +93,17 @@ def test_network_layout_and_forward_on_imagenet16():
     assert logits.shape == (2, 120) and aux is None
 
 
+@pytest.mark.parametrize("size", [8, 7])
+def test_a_tiny_network_on_small_one_channel_images(size):
+    # digits-sized inputs (1 x 8 x 8) and an odd size: the shortcut's pool rounds up as the strided conv does
+    conf = ModelDescConf(n_cells=1, model_stems={"init_node_ch": 4}, dataset={"channels": 1, "image_size": size})
+    desc = build_nb201(BEST, conf)
+    validate_model_desc(desc)
+    assert [c.out_shape[1] for c in desc.cell_descs] == [size, 4, 4, 2, 2]
+    assert Model(desc).eval()(torch.randn(3, 1, size, size))[0].shape == (3, 10)
+    assert desc_to_nb201(desc) == parse_nb201(BEST)
+
+
 def test_cells_keep_none_edges_and_read_every_earlier_node():
     cell = build_nb201(_uniform("none"), nb201_model_conf()).cell_descs[0]
     assert [[e.input_ids[0] for e in n.edges] for n in cell.nodes] == [[0], [0, 1], [0, 1, 2]]
