@@ -32,6 +32,9 @@ def _map(ch: int = C, size: int = H) -> list[int]:
 CELL_OPS = ["none", "skip_connect", "max_pool_3x3", "avg_pool_3x3", "conv_7x1_1x7"]
 CONV_OPS = ["sep_conv_3x3", "sep_conv_5x5", "sep_conv_7x7", "dil_conv_3x3", "dil_conv_5x5"]
 CONV_OPS += ["conv_1x1", "conv_3x3", "convbnrelu_1x1", "convbnrelu_3x3", "conv_7x1_1x7"]
+ZOO_CELL_OPS = ["sep_conv_bn_3x3", "sep_conv_bn_5x5"]
+ENAS_MACRO_OPS = ["enas_conv_3x3", "enas_conv_5x5", "enas_sep_conv_3x3", "enas_sep_conv_5x5"]
+ENAS_MACRO_OPS += ["enas_max_pool_3x3", "enas_avg_pool_3x3"]
 DARTS_CANDIDATES = ["none", "max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3", "dil_conv_5x5"]
 
 
@@ -72,4 +75,17 @@ EXAMPLES: dict[str, list[Example]] = {
         Example(make_multi_op("sum"), [_map(), _map()], _map()),
     ],
     "mixed_op": [Example(_mixed_op(s), [_map()], _map(C, H // s)) for s in (1, 2)],
+    **{n: [Example(example_op(n, s), [_map()], _map(C, H // s)) for s in (1, 2)] for n in ZOO_CELL_OPS},
+    **{n: [Example(example_op(n, ch_in=6), [_map(6)], _map())] for n in ENAS_MACRO_OPS},
+    "factorized_reduce": [
+        Example(example_op("factorized_reduce", 2, ch_out=2 * C), [_map()], _map(2 * C, H // 2)),
+        Example(example_op("factorized_reduce", 4), [_map()], _map(C, H // 4)),
+    ],
+    "resnet_downsample": [
+        Example(example_op("resnet_downsample", 2, ch_out=2 * C), [_map()], _map(2 * C, H // 2)),
+        Example(example_op("resnet_downsample", 2), [_map(C, 7)], _map(C, 4)),  # odd size: ceil, as the strided conv
+    ],
+    "batch_norm": [Example(example_op("batch_norm"), [_map()], _map())],
+    "pool_relu_avg2d": [Example(example_op("pool_relu_avg2d"), [_map()], [C])],
+    "pool_bn_relu_avg2d": [Example(example_op("pool_bn_relu_avg2d"), [_map()], [C])],
 }

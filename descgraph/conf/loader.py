@@ -296,6 +296,8 @@ def _parse_override(item: str) -> tuple[list[str], Any]:
     if not eq or not all(keys):
         raise ConfError(f"{COMMAND_LINE}: override {item!r}: expected key.path=value")
     annotation = _check_key_path(keys, COMMAND_LINE)
+    if annotation is str and text.strip().startswith(("|", ">")):
+        return keys, text.strip()  # no one-line YAML starts a block scalar: an NB201 string '|op~0|+|...|' is text
     value = yaml_safe_load(text, f"{COMMAND_LINE}: {key.strip()}", error=ConfError) if text.strip() else ""
     if annotation is str and not isinstance(value, str):
         value = text.strip()  # a str field takes the text as written: experiment_name=123 is '123'

@@ -60,6 +60,9 @@ class ModelDescConf(ConfModel):
         description="candidate ops of a searched edge",
     )
     params: dict[str, Any] = Field(default_factory=dict, description="free-form params copied into the desc")
+    arch: str = Field(
+        "", description="architecture a zoo builder builds, in its space's text (NB201 string, ENAS genotype/layers)"
+    )
     aux_weight: float = Field(0.0, ge=0, description="weight of the aux tower loss (0: no aux tower)")
     aux_tower_stride: int = Field(3, ge=1, description="aux tower pool stride: 3 for 32x32, 2 for 224x224")
     model_stems: ModelStemsConf = Field(default_factory=ModelStemsConf, description="model stems")

@@ -33,7 +33,7 @@ def cell_graph(cell: CellDesc) -> nx.MultiDiGraph:
 
 
 def model_graph(desc: ModelDesc) -> nx.DiGraph:
-    """Model stems -> cells (cell i reads cells i-2 and i-1) -> aux towers, pool -> logits."""
+    """Model stems -> cells (cell i reads cells i-2 and i-1, or its `input_cells`) -> aux towers, pool -> logits."""
     g = nx.DiGraph()
     stems = [f"model_stems[{i}]" for i in range(len(desc.model_stems))]
     for i, name in enumerate(stems):
@@ -44,8 +44,8 @@ def model_graph(desc: ModelDesc) -> nx.DiGraph:
     for i, cell in enumerate(desc.cell_descs):
         name = f"cell_descs[{i}]"
         g.add_node(name, kind="cell", cell_type=cell.cell_type.value, out_shape=cell.out_shape)
-        for src in outputs[-len(cell.stems) :]:
-            g.add_edge(src, name)
+        for k in cell.stem_inputs(i):
+            g.add_edge(outputs[k + 2], name)
         outputs.append(name)
         aux = desc.aux_tower(i)
         if aux is not None:

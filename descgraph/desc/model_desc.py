@@ -3,7 +3,8 @@
 States inside a cell are numbered: the cell's stems first (0, 1 for two stems), then one state per
 node. An edge's `input_ids` name states earlier than its own node; the post op concatenates the
 states listed in `CellDesc.concat`. A cell with two stems reads the outputs of the two previous cells
-(the model stems for the first cells), as in DARTS.
+(the model stems for the first cells), as in DARTS; `CellDesc.input_cells` wires a cell's stems to
+any earlier outputs instead (networks whose layers skip-connect across many layers, as ENAS macro).
 """
 
 from __future__ import annotations
@@ -53,6 +54,17 @@ def _canonical(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_canonical(v) for v in value]
     raise ValueError(f"not plain data: {type(value).__name__}")
+
+
+def _drop_default_wiring(cell: dict[str, Any], index: int | None = None) -> dict[str, Any]:
+    """A cell's data without `input_cells` when they are the default wiring (of cell `index`, if known).
+
+    So descs hash as they did before the field existed, and spelling out the default changes nothing.
+    """
+    default = [] if index is None else list(range(index - len(cell["stems"]), index))
+    if cell.get("input_cells") in ([], default):
+        cell.pop("input_cells", None)
+    return cell
 
 
 class ConvMacroParams(DescModel):
@@ -146,6 +158,21 @@ class CellDesc(DescModel):
     out_shape: Shape
     concat: list[int] = Field(default_factory=list, description="states the post op concatenates")
     trainables_from: int = Field(ge=0, description="id of the cell whose architecture parameters this cell uses")
+    input_cells: list[int] = Field(
+        default_factory=list,
+        description="outputs the stems read, one per stem: cell indices, -2/-1 the model stems' s0/s1; "
+        "empty: the previous cells",
+    )
+
+    def canonical(self) -> Any:
+        return _drop_default_wiring(super().canonical())
+
+    def stem_inputs(self, index: int) -> list[int]:
+        """What the stems read when this is cell `index`: `input_cells`, else the previous len(stems) outputs.
+
+        Outputs are numbered as cells, the model stems' s0 and s1 being -2 and -1 (DARTS: cell i reads i-2, i-1).
+        """
+        return list(self.input_cells) if self.input_cells else list(range(index - len(self.stems), index))
 
     @property
     def n_states(self) -> int:
@@ -192,6 +219,7 @@ class ModelDesc(DescModel):
         data = self.model_dump(mode="json", exclude={"params", "schema_version"})
         if not any(data["aux_tower_descs"]):
             data["aux_tower_descs"] = []
+        data["cell_descs"] = [_drop_default_wiring(c, i) for i, c in enumerate(data["cell_descs"])]
         return _canonical(data)
 
     def aux_tower(self, cell_index: int) -> AuxTowerDesc | None:

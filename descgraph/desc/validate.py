@@ -111,16 +111,28 @@ def validate_model_desc(desc: ModelDesc, source: str | None = None) -> None:
         ids.add(cell.id)
         if cell.trainables_from not in ids:
             _fail(source, f"{path}.trainables_from", f"cell {cell.trainables_from} is not this or an earlier cell")
-        n_in = len(cell.stems)
-        if n_in > len(outs):
-            _fail(source, f"{path}.stems", f"{n_in} stems but only {len(outs)} earlier outputs")
-        in_shapes = [[c] for c in outs[-n_in:]]
+        in_shapes = [[outs[k + 2]] for k in _stem_inputs(cell, i, path, source)]
         validate_cell(cell, in_shapes, path, source)
         outs.append(cell.out_shape[0])
         aux = desc.aux_tower(i)
         if aux is not None and aux.ch_in != cell.out_shape[0]:
             _fail(source, f"aux_tower_descs[{i}].ch_in", f"{aux.ch_in} but cell {i} gives {cell.out_shape[0]} channels")
     _check_op_io(desc.logits_op, outs[-1], desc.n_classes, "logits_op", source)
+
+
+def _stem_inputs(cell: CellDesc, index: int, path: str, source: str | None) -> list[int]:
+    """The outputs the cell's stems read (-2, -1: the model stems), each an earlier one, one per stem."""
+    inputs, n_stems = cell.stem_inputs(index), len(cell.stems)
+    if not cell.input_cells and n_stems > index + 2:
+        _fail(source, f"{path}.stems", f"{n_stems} stems but only {index + 2} earlier outputs")
+    if len(inputs) != n_stems:
+        _fail(source, f"{path}.input_cells", f"{len(inputs)} inputs for {n_stems} stems")
+    bad = [k for k in inputs if not -2 <= k < index]
+    if bad:
+        _fail(
+            source, f"{path}.input_cells", f"{bad[0]} is not an earlier cell (0..{index - 1}) nor a model stem (-2, -1)"
+        )
+    return inputs
 
 
 def iter_op_descs(desc: ModelDesc):

@@ -52,8 +52,9 @@ def _model_stem_sites(desc: ModelDesc) -> tuple[list[OpSite], list[Shape]]:
 def op_sites(desc: ModelDesc) -> list[OpSite]:
     """Every top-level op that runs at inference, in model order, with its input shapes."""
     sites, (s0, s1) = _model_stem_sites(desc)
+    outs: dict[int, Shape] = {-2: s0, -1: s1}  # outputs numbered as in CellDesc.stem_inputs
     for i, cell in enumerate(desc.cell_descs):
-        inputs = [s0, s1] if len(cell.stems) == 2 else [s1]
+        inputs = [outs[k] for k in cell.stem_inputs(i)]
         prefix = f"cell_descs[{i}]"
         sites += [OpSite(f"{prefix}.stems[{k}]", op, (_t(inputs[k]),)) for k, op in enumerate(cell.stems)]
         for j, node in enumerate(cell.nodes):
@@ -63,9 +64,10 @@ def op_sites(desc: ModelDesc) -> list[OpSite]:
         n_stems = len(cell.stems)
         concat = cell.concat or list(range(n_stems, cell.n_states))
         sites.append(OpSite(f"{prefix}.post_op", cell.post_op, tuple(_t(cell.state_shape(s)) for s in concat)))
-        s0, s1 = s1, cell.out_shape
-    sites.append(OpSite("pool_op", desc.pool_op, (_t(s1),)))
-    sites.append(OpSite("logits_op", desc.logits_op, ((desc.pool_op.ch_out or s1[0],),)))
+        outs[i] = cell.out_shape
+    last = outs[len(desc.cell_descs) - 1] if desc.cell_descs else s1
+    sites.append(OpSite("pool_op", desc.pool_op, (_t(last),)))
+    sites.append(OpSite("logits_op", desc.logits_op, ((desc.pool_op.ch_out or last[0],),)))
     return sites
 
 

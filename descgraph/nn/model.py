@@ -17,7 +17,8 @@ from descgraph.nn.recompute import run_recomputed
 
 
 class Model(nn.Module):
-    """Model stems, cells wired as in DARTS (cell i reads cells i-2 and i-1), aux towers, pool, logits.
+    """Model stems, cells wired as in DARTS (cell i reads cells i-2 and i-1) or by their `input_cells`,
+    aux towers, pool, logits.
 
     Args:
         desc: the model's description.
@@ -46,6 +47,9 @@ class Model(nn.Module):
         self.pool_op = ops.create(desc.pool_op, affine=affine)
         self.logits_op = ops.create(desc.logits_op, affine=affine)
         self.recompute = 0
+        # the outputs each cell reads (-2, -1: the model stems), and the last cell reading each one
+        self.cell_inputs = [c.stem_inputs(i) for i, c in enumerate(desc.cell_descs)]
+        self.last_reader = {k: i for i, inputs in enumerate(self.cell_inputs) for k in inputs}
 
     def set_recompute(self, n_cells: int) -> None:
         """Recompute the activations of the first `n_cells` cells in backward (-1: every cell).
@@ -61,13 +65,15 @@ class Model(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         s0 = self.model_stems[0](x)
-        s1 = self.model_stems[1](s0) if len(self.model_stems) > 1 else s0
-        aux_logits = None
+        out = self.model_stems[1](s0) if len(self.model_stems) > 1 else s0
+        outs, aux_logits = {-2: s0, -1: out}, None
         for i, cell in enumerate(self.cells):
-            s0, s1 = s1, self._run_cell(i, cell, *((s0, s1) if len(cell.stems) == 2 else (s1,)))
+            out = self._run_cell(i, cell, *[outs[k] for k in self.cell_inputs[i]])
+            outs = {k: v for k, v in outs.items() if self.last_reader.get(k, -1) > i}  # free what is read no more
+            outs[i] = out
             if self.training and str(i) in self.aux_towers:
-                aux_logits = self.aux_towers[str(i)](s1)
-        return self.logits_op(self.pool_op(s1)), aux_logits
+                aux_logits = self.aux_towers[str(i)](out)
+        return self.logits_op(self.pool_op(out)), aux_logits
 
     def drop_path_prob(self, p: float) -> None:
         """Set the drop-path probability of every edge."""

@@ -1,4 +1,4 @@
-"""Plain convolution ops: the conv-BN blocks, NAS-Bench-201's conv_1x1/3x3 and DARTS's conv_7x1_1x7.
+"""Plain convolution ops: the conv-BN blocks, NAS-Bench-201's conv_1x1/3x3 and shortcut, DARTS's conv_7x1_1x7.
 
 Every conv has bias=False because a BN follows with its own shift; DARTS parameter counts depend on it.
 Ops that start with a ReLU keep it as their first module: DARTS's MixedOp shares one ReLU among them.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from descgraph.ops._checks import require_stride
 from descgraph.ops._registry import register_op
 
 
@@ -99,3 +100,21 @@ class FactorizedConv7x7(nn.Sequential):
             nn.Conv2d(ch_in, ch_out, (7, 1), stride=(stride, 1), padding=(3, 0), bias=False),
             nn.BatchNorm2d(ch_out, affine=affine),
         )
+
+
+@register_op("resnet_downsample")
+class ResNetDownsample(nn.Sequential):
+    """2x2 average pool with stride 2, then a 1x1 conv: the shortcut of NAS-Bench-201's residual reduction block.
+
+    As the benchmark's `ResNetBasicblock.downsample` (no BN); `ceil_mode` makes odd sizes ceil(size / 2),
+    as the block's strided 3x3 conv does, and changes nothing on even sizes.
+
+    Args:
+        ch_in: input channels.
+        ch_out: output channels.
+        stride: must be 2.
+    """
+
+    def __init__(self, ch_in: int, ch_out: int, stride: int = 2) -> None:
+        require_stride(stride, 2)
+        super().__init__(nn.AvgPool2d(2, stride=2, ceil_mode=True), nn.Conv2d(ch_in, ch_out, 1, bias=False))

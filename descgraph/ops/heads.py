@@ -1,4 +1,5 @@
-"""The model's head: global pools to [N, C] (pool_adaptive_avg2d, pool_avg2d7x7, pool_mean_tensor) and linear."""
+"""The model's head: global pools to [N, C] (pool_adaptive_avg2d, pool_avg2d7x7, pool_mean_tensor, pool_relu_avg2d,
+pool_bn_relu_avg2d) and linear."""
 
 from __future__ import annotations
 
@@ -50,6 +51,42 @@ class PoolMeanTensor(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.mean(dim=(2, 3))
+
+
+@register_op("pool_relu_avg2d")
+class PoolReLUAvg2d(nn.Module):
+    """ReLU, then a global average pool to [N, C]: ENAS micro networks end on a BN (NNI `MicroNetwork`).
+
+    Args:
+        ch_in: input channels.
+        ch_out: output channels, equal to ch_in.
+    """
+
+    def __init__(self, ch_in: int, ch_out: int) -> None:
+        super().__init__()
+        require_same_channels(ch_in, ch_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(x).mean(dim=(2, 3))
+
+
+@register_op("pool_bn_relu_avg2d")
+class PoolBNReLUAvg2d(nn.Module):
+    """BN -> ReLU -> global average pool to [N, C] (NAS-Bench-201's `lastact` and `global_pooling`).
+
+    Args:
+        ch_in: input channels.
+        ch_out: output channels, equal to ch_in.
+        affine: whether the BN learns scale and shift.
+    """
+
+    def __init__(self, ch_in: int, ch_out: int, affine: bool = True) -> None:
+        super().__init__()
+        require_same_channels(ch_in, ch_out)
+        self.bn = nn.BatchNorm2d(ch_out, affine=affine)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.bn(x)).mean(dim=(2, 3))
 
 
 @register_op("linear")

@@ -1,4 +1,4 @@
-"""Cell post ops that combine several states: concate_channels (DARTS) and proj_channels."""
+"""Cell post ops: concate_channels (DARTS) and proj_channels combine several states; batch_norm normalizes one."""
 
 from __future__ import annotations
 
@@ -47,3 +47,18 @@ class ProjChannels(nn.Module):
 
     def forward(self, *xs: torch.Tensor) -> torch.Tensor:
         return self.proj(torch.cat(xs, dim=1))
+
+
+@register_op("batch_norm")
+class BatchNorm(nn.BatchNorm2d):
+    """A BN over one state: an ENAS macro layer normalizes the sum of its op and skips (NNI `ENASMacroLayer`).
+
+    Args:
+        ch_in: input channels.
+        ch_out: output channels, equal to ch_in.
+        affine: whether the BN learns scale and shift.
+    """
+
+    def __init__(self, ch_in: int, ch_out: int, affine: bool = True) -> None:
+        require_same_channels(ch_in, ch_out)
+        super().__init__(ch_out, affine=affine)

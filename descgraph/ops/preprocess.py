@@ -1,4 +1,4 @@
-"""Cell stems that adapt a previous cell's output: prepr_reduce (FactorizedReduce) and prepr_normal."""
+"""Cell stems that adapt a previous cell's output: prepr_reduce (FactorizedReduce), factorized_reduce, prepr_normal."""
 
 from __future__ import annotations
 
@@ -53,3 +53,27 @@ class PreprNormal(ReLUConvBN):
 
     def __init__(self, ch_in: int, ch_out: int, affine: bool = True) -> None:
         super().__init__(ch_in, ch_out, kernel=1, affine=affine)
+
+
+@register_op("factorized_reduce")
+class FactorizedReduceNoReLU(nn.Sequential):
+    """FactorizedReduce without the leading ReLU, once per halving: stride 2, or 4 for two in a row.
+
+    ENAS reduces a layer's inputs this way (Pham et al., 2018; NNI's zoo `FactorizedReduce`): they are BN
+    outputs, read directly. A state that crossed two reductions of the network is halved twice.
+
+    Args:
+        ch_in: input channels.
+        ch_out: output channels (the second halving keeps them).
+        stride: 2 or 4.
+        affine: whether the BNs learn scale and shift.
+    """
+
+    def __init__(self, ch_in: int, ch_out: int, stride: int = 2, affine: bool = True) -> None:
+        require_stride(stride, 2, 4)
+        halvings = [FactorizedReduce(ch_in, ch_out, affine=affine)]
+        if stride == 4:
+            halvings.append(FactorizedReduce(ch_out, ch_out, affine=affine))
+        for halving in halvings:
+            halving.relu = nn.Identity()
+        super().__init__(*halvings)

@@ -1,4 +1,4 @@
-"""Depthwise-separable ops of the DARTS space: sep_conv_3x3/5x5/7x7 and dil_conv_3x3/5x5.
+"""Depthwise-separable ops: DARTS's sep_conv_3x3/5x5/7x7 and dil_conv_3x3/5x5, ENAS's sep_conv_bn_3x3/5x5.
 
 Parameter for parameter as DARTS cnn/operations.py; each starts with a ReLU as its first module
 (nested in SepConv's first DilConv), which DARTS's MixedOp shares among candidates.
@@ -91,3 +91,26 @@ class DilConv5x5(DilConv):
 
     def __init__(self, ch_in: int, ch_out: int, stride: int = 1, affine: bool = True) -> None:
         super().__init__(ch_in, ch_out, kernel=5, stride=stride, padding=4, dilation=2, affine=affine)
+
+
+@register_op("sep_conv_bn_3x3")
+class SepConvBN3x3(DilConv):
+    """ReLU -> depthwise 3x3 -> pointwise 1x1 -> BN, one separable conv (ENAS micro `SepConvBN` in NNI's zoo).
+
+    Args:
+        ch_in: input channels.
+        ch_out: output channels.
+        stride: stride of the depthwise conv.
+        affine: whether the BN learns scale and shift.
+    """
+
+    def __init__(self, ch_in: int, ch_out: int, stride: int = 1, affine: bool = True) -> None:
+        super().__init__(ch_in, ch_out, kernel=3, stride=stride, padding=1, dilation=1, affine=affine)
+
+
+@register_op("sep_conv_bn_5x5")
+class SepConvBN5x5(DilConv):
+    """SepConvBN with a 5x5 depthwise kernel, padding 2; arguments as SepConvBN3x3."""
+
+    def __init__(self, ch_in: int, ch_out: int, stride: int = 1, affine: bool = True) -> None:
+        super().__init__(ch_in, ch_out, kernel=5, stride=stride, padding=2, dilation=1, affine=affine)

@@ -155,3 +155,13 @@ def test_cli_export_errors(small_desc, tmp_path, capsys):
     err = _cli_error(capsys, "export", str(good), "--weights", str(tmp_path / "narrow.pt"), "-o", out)
     assert "size mismatch" in err
     assert load_desc(good).hash() == small_desc.hash()
+
+
+@pytest.mark.parametrize("space", ["nb201", "enas_micro", "enas_macro"])
+def test_zoo_networks_export_and_verify(space):
+    from descgraph.conf import confs_dir
+
+    md = load_conf([confs_dir() / "spaces" / f"{space}.yaml"]).nas.search.model_desc
+    desc = get_builder(md.builder).build(md)
+    exported = export_desc(desc)
+    assert exported.report.max_abs_diff <= 1e-4 and exported.report.verified_batches == [1, 2]

@@ -22,9 +22,15 @@ def _descs():
     yield get_builder(md.builder).build(md, template=final)  # two model stems, 224x224, reduction stems
     search = load_conf([resolve_conf_path("darts_toy")]).nas.search.model_desc
     yield get_builder(search.builder).build(search)  # a supernet: mixed ops
+    for space in ("nb201", "enas_micro", "enas_macro"):  # single-stem cells, residual blocks, long skips
+        md = load_conf([confs_dir() / "spaces" / f"{space}.yaml"]).nas.search.model_desc
+        yield get_builder(md.builder).build(md)
 
 
-@pytest.mark.parametrize("desc", list(_descs()), ids=["darts_v1", "darts_v2_imagenet", "supernet"])
+IDS = ["darts_v1", "darts_v2_imagenet", "supernet", "nb201", "enas_micro", "enas_macro"]
+
+
+@pytest.mark.parametrize("desc", list(_descs()), ids=IDS)
 def test_sites_match_the_compiled_model(desc):
     model = Model(desc, droppath=False)
     captured = capture_op_inputs(model, torch.zeros(1, *desc.input_shape))

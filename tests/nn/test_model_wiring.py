@@ -1,0 +1,57 @@
+"""Model.forward follows each cell's `input_cells`: a cell reads the model stem or any earlier cell."""
+
+from __future__ import annotations
+
+import torch
+
+from descgraph.desc import CellDesc, ConvMacroParams, EdgeDesc, ModelDesc, NodeDesc, OpDesc
+from descgraph.nn import Model
+
+CH, SHAPE = 4, [4, 6, 6]
+
+
+def _op(name: str) -> OpDesc:
+    return OpDesc(name=name, params={"ch_in": CH, "ch_out": CH})
+
+
+def _cell(index: int, input_cells: list[int]) -> CellDesc:
+    """A 3x3 conv of its first stem plus the other stems as they are."""
+    n = max(1, len(input_cells))
+    edges = [EdgeDesc(op_desc=_op("conv_3x3" if s == 0 else "identity"), input_ids=[s]) for s in range(n)]
+    return CellDesc(
+        id=index,
+        stems=[_op("identity") for _ in range(n)],
+        stem_shapes=[SHAPE] * n,
+        nodes=[NodeDesc(edges=edges, conv_params=ConvMacroParams(ch_in=CH, ch_out=CH))],
+        node_shapes=[SHAPE],
+        post_op=_op("identity"),
+        out_shape=SHAPE,
+        concat=[n],
+        trainables_from=index,
+        input_cells=input_cells,
+    )
+
+
+def test_forward_reads_the_wired_outputs():
+    cells = [_cell(0, []), _cell(1, []), _cell(2, [1, -1]), _cell(3, [2, 0, 1])]
+    desc = ModelDesc(
+        input_shape=[3, 6, 6],
+        n_classes=3,
+        model_stems=[OpDesc(name="stem_conv3x3", params={"ch_in": 3, "ch_out": CH})],
+        cell_descs=cells,
+        pool_op=_op("pool_adaptive_avg2d"),
+        logits_op=OpDesc(name="linear", params={"ch_in": CH, "ch_out": 3}),
+    )
+    torch.manual_seed(0)
+    model = Model(desc).eval()
+    x = torch.randn(2, 3, 6, 6)
+    with torch.no_grad():
+        s = model.model_stems[0](x)
+        c0 = model.cells[0](s)
+        c1 = model.cells[1](c0)
+        c2 = model.cells[2](c1, s)
+        c3 = model.cells[3](c2, c0, c1)
+        expected = model.logits_op(model.pool_op(c3))
+        assert torch.allclose(model(x)[0], expected)
+        assert not torch.allclose(c3, model.cells[3](c0, c2, c1))  # the first stem is the one convolved
+    assert model.cell_inputs == [[-1], [0], [1, -1], [2, 0, 1]]
