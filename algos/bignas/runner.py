@@ -48,9 +48,8 @@ def check_devices(conf: MultiObjectiveConf) -> list[tuple[str, dict[str, float]]
     devices, seen = [], set()
     for i, device in enumerate(conf.devices):
         if not DEVICE_NAME.fullmatch(device.name) or device.name in seen:
-            raise ConfError(
-                f"{MO_KEY}.devices[{i}].name: {device.name!r} must be a unique folder name ({DEVICE_NAME.pattern})"
-            )
+            rule = f"a unique folder name matching {DEVICE_NAME.pattern}"
+            raise ConfError(f"{MO_KEY}.devices[{i}].name: {device.name!r} is not {rule}")
         for model in device.constraints:
             if model not in names:
                 raise ConfError(f"{MO_KEY}.devices[{i}].constraints: unknown cost model {model!r}{_hint(model)}")

@@ -76,6 +76,28 @@ EXAMPLES: dict[str, list[Example]] = {
         Example(_multi_op("sum"), [_map(), _map()], _map()),
     ],
     "mixed_op": [Example(_mixed_op(s), [_map()], _map(C, H // s)) for s in (1, 2)],
+    "conv_bn_act": [
+        Example(_op("conv_bn_act", 2, kernel=3, act="hswish"), [_map()], _map(C, H // 2)),
+        Example(_op("conv_bn_act", kernel=5, depthwise=True), [_map()], _map()),
+    ],
+    "mbconv": [
+        Example(_op("mbconv", ch_mid=3 * C, kernel=5, ch_se=8, residual=True), [_map()], _map()),
+        Example(_op("mbconv", 2, ch_mid=C, ch_out=6, has_expand=False, act="swish"), [_map()], _map(6, H // 2)),
+    ],
+    "elastic_conv_bn_act": [Example(_op("elastic_conv_bn_act", 2, ch_out=6, kernel=3), [_map()], _map(6, H // 2))],
+    "elastic_mbconv": [
+        Example(
+            _op("elastic_mbconv", kernel_sizes=[3, 5], expansion_ratios=[2, 4], se=True, residual=True),
+            [_map()],
+            _map(),
+        ),
+        Example(
+            _op("elastic_mbconv", 2, ch_out=8, kernel_sizes=[3], expansion_ratios=[1], has_expand=False),
+            [_map()],
+            _map(8, H // 2),
+        ),
+    ],
+    "elastic_linear": [Example(_op("elastic_linear", ch_out=5), [[C]], [5])],
 }
 # op_names() is OPS.names() after loading the algorithm plugins, so their ops are swept too.
 CASES = [(name, i) for name in op_names() for i in range(len(EXAMPLES.get(name, [None])))]
@@ -139,6 +161,11 @@ def test_unexpected_param_is_a_one_line_desc_error():
         (_op("max_pool_3x3", ch_out=2 * C), "op 'max_pool_3x3': keeps its input's channels"),
         (OpDesc(name="multi_op", params={"reduce": "max"}, children=[_op("none")]), "reduce must be 'cat' or 'sum'"),
         (OpDesc(name="multi_op", params={"in_len": 1}, children=[_op("none")], children_ins=[[1]]), "reads input 1"),
+        (_op("mbconv", 2, ch_mid=C, residual=True), "a residual needs stride 1 and ch_in == ch_out"),
+        (_op("mbconv", ch_mid=2 * C, has_expand=False), "without an expand conv ch_mid"),
+        (_op("conv_bn_act", ch_out=2 * C, depthwise=True), "a depthwise conv keeps its channels"),
+        (_op("conv_bn_act", act="gelu"), "unknown activation 'gelu'"),
+        (_op("elastic_mbconv", kernel_sizes=[3], expansion_ratios=[1, 2], has_expand=False), "must be \\[1\\]"),
     ],
 )
 def test_bad_params_are_desc_errors(desc, message):
