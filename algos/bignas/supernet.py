@@ -19,6 +19,8 @@ from descgraph.nn import Model
 from descgraph.ops.elastic import ElasticOp
 from descgraph.train import save_checkpoint
 
+CACHED_CHILDREN = 16  # child descriptions kept: training reuses a few, a search visits thousands once
+
 
 class Supernet(nn.Module):
     """A compiled elastic supernet that runs one child at a time: `activate(config)`, then call it.
@@ -34,28 +36,41 @@ class Supernet(nn.Module):
         super().__init__()
         self.model = model
         self.resolution = model.desc.input_shape[-1]
-        self._children: dict[str, ModelDesc] = {}
+        self._children: dict[str, tuple[ModelDesc, list[tuple[ElasticOp, dict | None]]]] = {}
 
     @property
     def desc(self) -> ModelDesc:
         return self.model.desc
 
     def child_desc(self, config: BigNASConfig) -> ModelDesc:
-        """The static description of a child (cached: training asks for the largest and smallest at every step)."""
+        """The static description of a child."""
+        return self._child(config)[0]
+
+    def _child(self, config: BigNASConfig) -> tuple[ModelDesc, list[tuple[ElasticOp, dict | None]]]:
+        """A child's description and what each elastic op runs as, kept for the last few children."""
         key = config.key()
         if key not in self._children:
-            self._children[key] = apply_config(self.desc, config)
+            if len(self._children) >= CACHED_CHILDREN:  # a search visits thousands of children once each
+                self._children.pop(next(iter(self._children)))
+            child = apply_config(self.desc, config)
+            self._children[key] = (child, self._plan(child))
         return self._children[key]
+
+    def _plan(self, child: ModelDesc) -> list[tuple[ElasticOp, dict | None]]:
+        plan = []
+        for (i, j), op in elastic_ops(self.model).items():
+            if i >= len(child.cell_descs):  # the logits op
+                plan.append((op, dict(child.logits_op.params)))
+                continue
+            nodes = child.cell_descs[i].nodes
+            plan.append((op, dict(nodes[j].edges[0].op_desc.params) if j < len(nodes) else None))
+        return plan
 
     def activate(self, config: BigNASConfig) -> ModelDesc:
         """Make the supernet run this child; returns the child's static description."""
-        child = self.child_desc(config)
-        for (i, j), op in elastic_ops(self.model).items():
-            if i >= len(child.cell_descs):  # the logits op
-                op.activate(dict(child.logits_op.params))
-                continue
-            nodes = child.cell_descs[i].nodes
-            op.activate(dict(nodes[j].edges[0].op_desc.params) if j < len(nodes) else None)
+        child, plan = self._child(config)
+        for op, params in plan:
+            op.activate(params)
         self.resolution = config.resolution
         return child
 

@@ -113,16 +113,23 @@ class ElasticOp(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.active_params: dict[str, Any] | None = None
+        self._activated_with: dict[str, Any] | None = None
 
     @property
     def is_active(self) -> bool:
         return self.active_params is not None
 
     def activate(self, params: dict[str, Any] | None) -> None:
-        """Run as the static op with these params from now on; None makes the op pass its input through."""
+        """Run as the static op with these params from now on; None makes the op pass its input through.
+
+        Activating with the very dict it was last activated with does nothing (a cached child, again).
+        """
+        if params is not None and params is self._activated_with:
+            return
         if params is not None:
             self._set_active(params)
         self.active_params = None if params is None else dict(params)
+        self._activated_with = params
 
     def active_desc(self) -> OpDesc:
         """The static op of the active setting."""
