@@ -10,11 +10,13 @@ import json
 import logging
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
 import torch
+from torch.utils.data import DataLoader
 
 from algos.bignas.pareto import plot_pareto, write_pareto_yaml
 from algos.bignas.search import Candidate, SearchOutcome, multi_objective_search
@@ -22,8 +24,8 @@ from algos.bignas.space import BigNASSpace
 from algos.bignas.supernet import Supernet, build_child, extract_child, recalibrate_bn, resize, save_child
 from algos.bignas.trainer import BigNASTrainer
 from descgraph._registry import close_matches
-from descgraph.conf.schema import MultiObjectiveConf
-from descgraph.data import BatchTransform, Loaders, split_train_val
+from descgraph.conf.schema import LoaderConf, MultiObjectiveConf
+from descgraph.data import BatchTransform, Loaders, make_loader, split_train_val
 from descgraph.desc import ModelDesc
 from descgraph.desc.elastic import BigNASConfig, apply_config, elastic_space
 from descgraph.desc.io import atomic_write_text
@@ -64,26 +66,25 @@ def _hint(name: str) -> str:
 
 @dataclass
 class ChildData:
-    """Fixed batches for judging children: BN calibration images, plain validation and test batches."""
+    """What children are judged on: BN calibration batches (held), search-val and test loaders, unaugmented."""
 
     calib: list[torch.Tensor]
-    val: list[tuple[torch.Tensor, torch.Tensor]]
-    test: list[tuple[torch.Tensor, torch.Tensor]]
+    val: DataLoader
+    test: DataLoader
 
 
-def child_data(loaders: Loaders, val_ratio: float, batch: int, calib_batches: int, seed: int) -> ChildData:
-    """Calibration batches drawn once (seeded), search-val without augmentation, the test batches."""
+def child_data(loaders: Loaders, loader_conf: LoaderConf, calib_batches: int, seed: int) -> ChildData:
+    """Calibration batches drawn once (seeded, so every child and a resumed run get the same), plain search-val."""
     with torch.random.fork_rng():
         torch.manual_seed(derive_seed(seed, -2))
         for generator in loader_generators(loaders.train):
             generator.manual_seed(derive_seed(seed, -2))
         calib = [x for x, _ in islice(loaders.train, calib_batches)]
     splits = loaders.splits
-    val_set = split_train_val(splits.train, val_ratio, seed)[1]  # the split get_loaders made with this seed
+    val_set = split_train_val(splits.train, loader_conf.val_ratio, seed)[1]  # the split get_loaders made
     plain = BatchTransform(splits.mean, splits.std)
-    samples = [val_set[i] for i in range(len(val_set))]
-    val = [plain(samples[i : i + batch]) for i in range(0, len(samples), batch)]
-    return ChildData(calib, val, list(loaders.test))
+    val = make_loader(val_set, loader_conf.test_batch, plain, loader_conf, seed, shuffle=False)
+    return ChildData(calib, val, loaders.test)
 
 
 class ChildJudge:
@@ -107,7 +108,7 @@ class ChildJudge:
         recalibrate_bn(self.supernet, config, (self.to_device(x) for x in self.data.calib))
 
     @torch.no_grad()
-    def accuracy(self, config: BigNASConfig, batches: list, recalibrate: bool = True) -> float:
+    def accuracy(self, config: BigNASConfig, batches: Iterable, recalibrate: bool = True) -> float:
         """Top-1 (percent) of the child inside the supernet on `batches`."""
         if recalibrate:
             self.recalibrate(config)
@@ -124,7 +125,7 @@ class ChildJudge:
 
 
 @torch.no_grad()
-def _top1(model: torch.nn.Module, batches: list, to_device, resolution: int | None = None) -> float:
+def _top1(model: torch.nn.Module, batches: Iterable, to_device, resolution: int | None = None) -> float:
     """Top-1 (percent) over (x, y) batches, each x moved by `to_device` (and resized when given a resolution)."""
     correct, n = 0, 0
     for x, y in batches:
@@ -167,9 +168,7 @@ class BigNASExperimentRunner(ExperimentRunner):
         save_checked_desc(desc, self.expdir / "search" / "full_model_desc.yaml")
         space, device = BigNASSpace(elastic_space(desc)), resolve_device(self.conf.common.device)
         supernet = Supernet(Model(desc, droppath=False))
-        data = child_data(
-            loaders, stage.loader.val_ratio, stage.loader.test_batch, stage.trainer.sandwich.calib_batches, seed
-        )
+        data = child_data(loaders, stage.loader, stage.trainer.sandwich.calib_batches, seed)
         train = self.train_supernet(supernet, space, loaders, data, device)
         cost_names = sorted({stage.multi_objective.pareto_cost, *(m for _, c in devices for m in c)})
         layout = torch.channels_last if stage.trainer.channels_last else torch.contiguous_format
@@ -272,7 +271,7 @@ class BigNASExperimentRunner(ExperimentRunner):
     @torch.no_grad()
     def _max_diff(self, judge: ChildJudge, static: Model, config: BigNASConfig, desc: ModelDesc) -> float:
         """Largest |static - supernet| logit on the first test batch, both in eval mode."""
-        x = resize(judge.to_device(judge.data.test[0][0]), config.resolution)
+        x = resize(judge.to_device(next(iter(judge.data.test))[0]), config.resolution)
         judge.supernet.activate(config)
         judge.supernet.eval()
         return float((static(x)[0] - judge.supernet(x)[0]).abs().max())

@@ -66,6 +66,15 @@ class BigNASSpace(SearchSpace):
     def key(self, code: Code) -> str:
         return super().key(self.canonical(code))
 
+    def mutate(self, code: Code, rng: random.Random) -> Code:
+        """A code of another child: a changed decision of a block past its stage's depth changes nothing, so redraw."""
+        key, new = self.key(code), code
+        for _ in range(self.max_tries):
+            new = super().mutate(code, rng)
+            if self.key(new) != key:
+                break
+        return new
+
     def largest(self) -> BigNASConfig:
         return largest_config(self.space)
 

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from descgraph.desc import OpDesc
+from descgraph.desc.elastic import mbconv_params  # the one place a block's widths are computed
 from descgraph.ops._registry import register_op
 from descgraph.ops.mbconv import check_mbconv, make_act
 
@@ -263,8 +264,6 @@ class ElasticMBConv(ElasticOp):
         affine: bool = True,
     ) -> None:
         super().__init__()
-        from descgraph.desc.elastic import mbconv_params  # the one place the child widths are computed
-
         if not has_expand and list(expansion_ratios) != [1]:
             raise ValueError(f"without an expand conv the expansion ratios must be [1], got {expansion_ratios}")
         fixed = {"divisor": divisor, "has_expand": has_expand, "residual": residual}

@@ -90,6 +90,15 @@ def test_space_decodes_what_it_encodes(space):
     assert space.decode(space.encode(space.largest())) == space.largest()
 
 
+def test_mutation_always_changes_the_child(space):
+    rng = random.Random(2)
+    code = space.encode(space.smallest())  # depth 1 everywhere: most block decisions are inactive
+    for _ in range(30):
+        new = space.mutate(code, rng)
+        assert space.decode(new) != space.decode(code)
+        code = new
+
+
 def test_sandwich_sample_is_largest_smallest_and_n_random(space):
     configs = sandwich_sample(space, random.Random(1))
     assert len(configs) == 4 and configs[0] == space.largest() and configs[1] == space.smallest()
