@@ -30,7 +30,7 @@ from descgraph.desc import ModelDesc
 from descgraph.desc.elastic import BigNASConfig, apply_config, elastic_space
 from descgraph.desc.io import atomic_write_text
 from descgraph.errors import ConfError, DataError, DescgraphError
-from descgraph.hw.cost import COST_MODELS, get_cost_model
+from descgraph.hw.cost import COST_MODELS, CostModel, get_cost_model
 from descgraph.nas import ExperimentRunner, register_algo
 from descgraph.nas._common import resolve_device, save_checked_desc, seed_all
 from descgraph.nn import Model
@@ -95,11 +95,11 @@ class ChildJudge:
         supernet: Supernet,
         data: ChildData,
         device: torch.device,
-        cost_names: list[str],
+        cost_models: dict[str, CostModel],
         memory_format: torch.memory_format = torch.contiguous_format,
     ) -> None:
         self.supernet, self.data, self.device, self.memory_format = supernet, data, device, memory_format
-        self.cost_models = {name: get_cost_model(name) for name in cost_names}
+        self.cost_models = cost_models
 
     def to_device(self, x: torch.Tensor) -> torch.Tensor:
         return x.to(self.device).contiguous(memory_format=self.memory_format)
@@ -171,8 +171,9 @@ class BigNASExperimentRunner(ExperimentRunner):
         data = child_data(loaders, stage.loader, stage.trainer.sandwich.calib_batches, seed)
         train = self.train_supernet(supernet, space, loaders, data, device)
         cost_names = sorted({stage.multi_objective.pareto_cost, *(m for _, c in devices for m in c)})
+        cost_models = {name: self.cost_model(name) for name in cost_names}
         layout = torch.channels_last if stage.trainer.channels_last else torch.contiguous_format
-        judge = ChildJudge(supernet, data, device, cost_names, layout)
+        judge = ChildJudge(supernet, data, device, cost_models, layout)
         summary: dict[str, Any] = {"algo": self.conf.algo, "seed": seed, "search": train}
         summary["largest"] = self.child_summary(judge, space.largest())
         summary["smallest"] = self.child_summary(judge, space.smallest())
@@ -187,6 +188,10 @@ class BigNASExperimentRunner(ExperimentRunner):
         summary["wall_s"] = round(time.perf_counter() - start, 2)
         atomic_write_text(self.expdir / "summary.json", json.dumps(summary, indent=2) + "\n")
         return summary
+
+    def cost_model(self, name: str) -> CostModel:
+        """A cost model of the devices' constraints or the Pareto front, by registered name."""
+        return get_cost_model(name)
 
     def train_supernet(self, supernet: Supernet, space: BigNASSpace, loaders: Loaders, data: ChildData, device) -> dict:
         """Sandwich training with checkpoints; returns the last epoch's headline numbers."""
