@@ -25,7 +25,7 @@ from algos.bignas.supernet import Supernet, build_child, extract_child, recalibr
 from algos.bignas.trainer import BigNASTrainer
 from descgraph._registry import close_matches
 from descgraph.conf.schema import LoaderConf, MultiObjectiveConf
-from descgraph.data import BatchTransform, Loaders, make_loader, split_train_val
+from descgraph.data import BatchTransform, Loaders, get_loaders, make_loader, split_train_val
 from descgraph.desc import ModelDesc
 from descgraph.desc.elastic import BigNASConfig, apply_config, elastic_space
 from descgraph.desc.io import atomic_write_text
@@ -144,13 +144,13 @@ class BigNASExperimentRunner(ExperimentRunner):
         return BigNASTrainer
 
     def search_loaders(self) -> Loaders:
-        """BigNAS scores children on search-val, so the search needs a validation share."""
+        """BigNAS scores children on search-val, so the search needs a validation share, even with 0 epochs."""
         ratio = self.conf.nas.search.loader.val_ratio
         if not 0 < ratio < 1:
             raise DataError(
                 f"nas.search.loader.val_ratio: BigNAS scores children on search-val; need (0, 1), got {ratio}"
             )
-        return super().search_loaders()
+        return get_loaders(self.conf.nas.search.loader, seed=self.conf.common.seed)  # children are judged on data
 
     def run(self, search: bool = True, eval: bool = True) -> dict[str, Any]:
         """Train, search and finalize in one go (a rerun resumes training from its checkpoint)."""
@@ -164,43 +164,46 @@ class BigNASExperimentRunner(ExperimentRunner):
         loaders = self.search_loaders()
         self._prepare_expdir()
         seed_all(seed)
-        desc = self.model_desc_builder().build(stage.model_desc)
-        save_checked_desc(desc, self.expdir / "search" / "full_model_desc.yaml")
-        space, device = BigNASSpace(elastic_space(desc)), resolve_device(self.conf.common.device)
-        supernet = Supernet(Model(desc, droppath=False))
+        supernet, space = self.build_supernet()
         data = child_data(loaders, stage.loader, stage.trainer.sandwich.calib_batches, seed)
-        train = self.train_supernet(supernet, space, loaders, data, device)
-        cost_names = sorted({stage.multi_objective.pareto_cost, *(m for _, c in devices for m in c)})
-        cost_models = {name: self.cost_model(name) for name in cost_names}
-        layout = torch.channels_last if stage.trainer.channels_last else torch.contiguous_format
-        judge = ChildJudge(supernet, data, device, cost_models, layout)
+        train = self.train_supernet(supernet, space, loaders, data)
+        judge = self.make_judge(supernet, data, devices)
         summary: dict[str, Any] = {"algo": self.conf.algo, "seed": seed, "search": train}
         summary["largest"] = self.child_summary(judge, space.largest())
         summary["smallest"] = self.child_summary(judge, space.smallest())
         outcome = self.search_children(judge, space, devices)
-        summary["evolution"] = {
-            "generations": outcome.generations,
-            "evaluated": len(outcome.evaluated),
-            "stopped": outcome.stopped,
-            "pareto_size": len(outcome.pareto),
-        }
+        summary["evolution"] = outcome.summary()
         summary["devices"] = self.finalize_devices(judge, outcome)
         summary["wall_s"] = round(time.perf_counter() - start, 2)
         atomic_write_text(self.expdir / "summary.json", json.dumps(summary, indent=2) + "\n")
         return summary
 
+    def build_supernet(self) -> tuple[Supernet, BigNASSpace]:
+        """The supernet of `nas.search.model_desc` (saved as search/full_model_desc.yaml) and its children."""
+        desc = self.model_desc_builder().build(self.conf.nas.search.model_desc)
+        save_checked_desc(desc, self.expdir / "search" / "full_model_desc.yaml")
+        return Supernet(Model(desc, droppath=False)), BigNASSpace(elastic_space(desc))
+
+    def make_judge(self, supernet: Supernet, data: ChildData, devices: list) -> ChildJudge:
+        """A judge with every cost model the devices' constraints and the Pareto front name."""
+        mo, trainer = self.conf.nas.search.multi_objective, self.conf.nas.search.trainer
+        names = sorted({mo.pareto_cost, *(model for _, constraints in devices for model in constraints)})
+        layout = torch.channels_last if trainer.channels_last else torch.contiguous_format
+        device = resolve_device(self.conf.common.device)
+        return ChildJudge(supernet, data, device, {name: self.cost_model(name) for name in names}, layout)
+
     def cost_model(self, name: str) -> CostModel:
         """A cost model of the devices' constraints or the Pareto front, by registered name."""
         return get_cost_model(name)
 
-    def train_supernet(self, supernet: Supernet, space: BigNASSpace, loaders: Loaders, data: ChildData, device) -> dict:
+    def train_supernet(self, supernet: Supernet, space: BigNASSpace, loaders: Loaders, data: ChildData) -> dict:
         """Sandwich training with checkpoints; returns the last epoch's headline numbers."""
         stage = self.conf.nas.search
         trainer = BigNASTrainer(
             stage.trainer,
             supernet,
             space=space,
-            device=device,
+            device=resolve_device(self.conf.common.device),
             seed=self.conf.common.seed,
             title="search",
             metrics_path=self.expdir / "search" / "metrics.jsonl",

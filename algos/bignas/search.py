@@ -60,6 +60,15 @@ class SearchOutcome:
     generations: int = 0
     stopped: str = "finished"
 
+    def summary(self) -> dict[str, Any]:
+        """How the search went, for summary.json."""
+        return {
+            "generations": self.generations,
+            "evaluated": len(self.evaluated),
+            "stopped": self.stopped,
+            "pareto_size": len(self.pareto),
+        }
+
 
 def pareto_front(candidates: list[Candidate], cost: str) -> list[Candidate]:
     """The children no other beats on both accuracy (higher) and `cost` (lower), cheapest first."""
