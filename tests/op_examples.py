@@ -88,4 +88,28 @@ EXAMPLES: dict[str, list[Example]] = {
     "batch_norm": [Example(example_op("batch_norm"), [_map()], _map())],
     "pool_relu_avg2d": [Example(example_op("pool_relu_avg2d"), [_map()], [C])],
     "pool_bn_relu_avg2d": [Example(example_op("pool_bn_relu_avg2d"), [_map()], [C])],
+    "conv_bn_act": [
+        Example(example_op("conv_bn_act", 2, kernel=3, act="hswish"), [_map()], _map(C, H // 2)),
+        Example(example_op("conv_bn_act", kernel=5, depthwise=True), [_map()], _map()),
+    ],
+    "mbconv": [
+        Example(example_op("mbconv", ch_mid=3 * C, kernel=5, ch_se=8, residual=True), [_map()], _map()),
+        Example(example_op("mbconv", 2, ch_mid=C, ch_out=6, has_expand=False, act="swish"), [_map()], _map(6, H // 2)),
+    ],
+    "elastic_conv_bn_act": [
+        Example(example_op("elastic_conv_bn_act", 2, ch_out=6, kernel=3), [_map()], _map(6, H // 2))
+    ],
+    "elastic_mbconv": [
+        Example(
+            example_op("elastic_mbconv", kernel_sizes=[3, 5], expansion_ratios=[2, 4], se=True, residual=True),
+            [_map()],
+            _map(),
+        ),
+        Example(
+            example_op("elastic_mbconv", 2, ch_out=8, kernel_sizes=[3], expansion_ratios=[1], has_expand=False),
+            [_map()],
+            _map(8, H // 2),
+        ),
+    ],
+    "elastic_linear": [Example(example_op("elastic_linear", ch_out=5), [[C]], [5])],
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from descgraph.builders.elastic_mobilenet import ElasticMobileNetBuilder
 from descgraph.builders.enas import (
     build_enas_macro,
     build_enas_micro,
@@ -14,6 +15,7 @@ from descgraph.builders.nb201 import build_nb201, desc_to_nb201, nb201_model_con
 
 __all__ = [
     "BUILDERS",
+    "ElasticMobileNetBuilder",
     "GenotypeBuilder",
     "ModelDescBuilder",
     "build_enas_macro",

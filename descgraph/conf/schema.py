@@ -40,6 +40,40 @@ class CellConf(ConfModel):
     cell_post_op: str = Field("concate_channels", description="op that combines the cell's output states")
 
 
+class ElasticStageConf(ConfModel):
+    channels: int = Field(16, ge=1, description="output channels at width multiplier 1")
+    stride: int = Field(1, ge=1, le=2, description="stride of the stage's first block")
+    depths: list[int] = Field(default_factory=list, description="allowed block counts (empty: elastic_depths)")
+    width_multipliers: list[float] = Field(
+        default_factory=list, description="allowed width multipliers (empty: elastic_width_multipliers)"
+    )
+    kernel_sizes: list[int] = Field(default_factory=list, description="allowed kernels (empty: elastic_kernel_sizes)")
+    expansion_ratios: list[int] = Field(
+        default_factory=list, description="allowed expansion ratios (empty: elastic_expansion_ratios)"
+    )
+    se: bool = Field(False, description="squeeze-excite in the stage's blocks")
+    act: Literal["relu", "hswish", "swish"] = Field("relu", description="activation of the stage's blocks")
+
+
+class ElasticSpaceConf(ConfModel):
+    stem_channels: int = Field(16, ge=1, description="channels of the 3x3 conv stem")
+    stem_stride: int = Field(2, ge=1, le=2, description="stride of the stem")
+    stem_act: Literal["relu", "hswish", "swish"] = Field("relu", description="activation of the stem")
+    head_channels: int = Field(0, ge=0, description="channels of the 1x1 conv before pooling (0: none)")
+    head_act: Literal["relu", "hswish", "swish"] = Field("relu", description="activation of the head conv")
+    divisor: int = Field(8, ge=1, description="channel counts are rounded to multiples of this")
+    elastic_depths: list[int] = Field(default_factory=lambda: [1, 2], description="allowed blocks per stage")
+    elastic_width_multipliers: list[float] = Field(
+        default_factory=lambda: [1.0], description="allowed width multipliers of a stage's channels"
+    )
+    elastic_kernel_sizes: list[int] = Field(default_factory=lambda: [3, 5], description="allowed depthwise kernels")
+    elastic_expansion_ratios: list[int] = Field(
+        default_factory=lambda: [3, 6], description="allowed MBConv expansion ratios"
+    )
+    elastic_resolutions: list[int] = Field(default_factory=lambda: [32], description="allowed input resolutions")
+    stages: list[ElasticStageConf] = Field(default_factory=list, description="the MBConv stages, first to last")
+
+
 class ModelDescConf(ConfModel):
     builder: str = Field("default", description="registered model-desc builder")
     n_reductions: int = Field(2, ge=0, description="number of reduction cells")
@@ -68,6 +102,9 @@ class ModelDescConf(ConfModel):
     model_stems: ModelStemsConf = Field(default_factory=ModelStemsConf, description="model stems")
     cell: CellConf = Field(default_factory=CellConf, description="cell layout")
     dataset: DatasetConf = Field(default_factory=DatasetConf, description="dataset the model is built for")
+    elastic: ElasticSpaceConf = Field(
+        default_factory=ElasticSpaceConf, description="elastic MobileNet space (builder elastic_mobilenet)"
+    )
 
 
 class LoaderConf(ConfModel):
@@ -99,6 +136,14 @@ class LrScheduleConf(ConfModel):
     warmup: WarmupConf = Field(default_factory=WarmupConf, description="warm-up before the schedule")
 
 
+class SandwichConf(ConfModel):
+    use_sandwich_sampling: bool = Field(True, description="largest, smallest and random children per step (BigNAS)")
+    n_random: int = Field(2, ge=0, description="random children per sandwich step")
+    distillation_weight: float = Field(0.5, ge=0, le=1, description="share of the distillation loss for children")
+    temperature: float = Field(1.0, gt=0, description="softmax temperature of in-place distillation")
+    calib_batches: int = Field(8, ge=1, description="training batches that recalibrate BN for a child")
+
+
 class TrainerConf(ConfModel):
     epochs: int = Field(50, ge=0, description="training epochs")
     optimizer: OptimizerConf = Field(default_factory=OptimizerConf, description="weight optimizer")
@@ -117,6 +162,7 @@ class TrainerConf(ConfModel):
     recompute_cells: int = Field(
         0, ge=-1, description="leading cells whose activations are recomputed in backward, not stored (-1: all)"
     )
+    sandwich: SandwichConf = Field(default_factory=SandwichConf, description="BigNAS child sampling and distillation")
 
 
 class CombinationsConf(ConfModel):
@@ -129,6 +175,22 @@ class CombinationsConf(ConfModel):
         return bool(self.reductions or self.cells or self.nodes)
 
 
+class DeviceConf(ConfModel):
+    name: str = Field("device", min_length=1, description="device name (the folder of its finalized child)")
+    constraints: dict[str, float] = Field(default_factory=dict, description="cost model name -> largest cost allowed")
+
+
+class MultiObjectiveConf(ConfModel):
+    population_size: int = Field(100, ge=2, description="children per generation")
+    generations: int = Field(50, ge=1, description="generations of the evolution")
+    mutation_prob: float = Field(0.1, ge=0, le=1, description="chance that a decision of a new child is redrawn")
+    crossover_share: float = Field(0.5, ge=0, le=1, description="share of new children made by crossover")
+    parents: int = Field(16, ge=1, description="best feasible children per device kept as parents")
+    time_limit_s: float = Field(0.0, ge=0, description="stop the search after this many seconds (0: no limit)")
+    pareto_cost: str = Field("flops", description="cost model of the accuracy-cost Pareto front")
+    devices: list[DeviceConf] = Field(default_factory=list, description="target devices and their cost budgets")
+
+
 class StageConf(ConfModel):
     model_desc: ModelDescConf = Field(default_factory=ModelDescConf, description="macro architecture")
     combinations: CombinationsConf = Field(
@@ -137,6 +199,9 @@ class StageConf(ConfModel):
     loader: LoaderConf = Field(default_factory=LoaderConf, description="data loading")
     trainer: TrainerConf = Field(default_factory=TrainerConf, description="training")
     finalizer: str = Field("default", description="registered finalizer")
+    multi_objective: MultiObjectiveConf = Field(
+        default_factory=MultiObjectiveConf, description="evolutionary multi-device search over children (BigNAS)"
+    )
 
 
 class NasConf(ConfModel):
@@ -159,6 +224,7 @@ class CommonConf(ConfModel):
     seed: int = Field(2, description="random seed of the run")
     resume: bool = Field(True, description="continue a run whose folder holds a checkpoint")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="cuda when present, else cpu")
+    threads: int = Field(0, ge=0, description="torch threads for CPU work (0: torch's default)")
 
 
 class Conf(ConfModel):

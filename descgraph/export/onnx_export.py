@@ -100,7 +100,7 @@ def _first_line(error: BaseException, limit: int = 200) -> str:
     return (text[: limit - 3] + "...") if len(text) > limit else (text or type(error).__name__)
 
 
-def compile_for_export(desc: ModelDesc, weights: str | os.PathLike | None = None, seed: int = 0) -> nn.Module:
+def compile_for_export(desc: ModelDesc, weights: str | os.PathLike | dict | None = None, seed: int = 0) -> nn.Module:
     """The inference network of `desc` with its weights loaded (seeded random weights when none are given)."""
     from descgraph.export.weights import load_weights
     from descgraph.nn import Model, check_op_names
@@ -124,7 +124,7 @@ class Exported:
 
 def export_desc(
     desc: ModelDesc,
-    weights: str | os.PathLike | None = None,
+    weights: str | os.PathLike | dict | None = None,
     *,
     opset: int = OPSET,
     verify: bool = True,
@@ -149,7 +149,7 @@ def export_desc(
 def export_onnx(
     desc: ModelDesc,
     output: str | os.PathLike,
-    weights: str | os.PathLike | None = None,
+    weights: str | os.PathLike | dict | None = None,
     *,
     opset: int = OPSET,
     verify: bool = True,
@@ -164,7 +164,7 @@ def export_onnx(
     Args:
         desc: the description to export.
         output: the .onnx file to write.
-        weights: a state_dict saved with torch.save (`eval/model.pt`); random weights when None.
+        weights: a state_dict file saved with torch.save (`eval/model.pt`) or a state_dict; random when None.
         opset: the ONNX opset.
         verify: compare onnxruntime against PyTorch on random inputs at batch 1 and 2.
         atol: the largest absolute difference allowed.

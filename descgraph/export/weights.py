@@ -11,22 +11,24 @@ from descgraph.errors import ExportError
 from descgraph.train.checkpoint import load_checkpoint
 
 
-def load_weights(model: nn.Module, path: str | os.PathLike, desc: ModelDesc | None = None) -> None:
-    """Load the state_dict at `path` into `model` (weights_only; the file is never unpickled freely).
+def load_weights(model: nn.Module, weights: str | os.PathLike | dict, desc: ModelDesc | None = None) -> None:
+    """Load a state_dict file (read weights_only: never unpickled freely) or a state_dict into `model`.
 
-    A checkpoint written by the Trainer (a dict with a "model" entry) is accepted too.
+    A checkpoint written by the Trainer (a dict with a "model" entry) is accepted too, and so is a
+    state_dict already in memory (an extracted subnet's).
 
     Raises:
         CheckpointError: the file is missing, corrupt or not a torch file.
         ExportError: the weights belong to another architecture (one line: what is missing, extra, or mis-sized).
     """
-    state = load_checkpoint(path)
+    source = "state_dict" if isinstance(weights, dict) else str(weights)
+    state = weights if isinstance(weights, dict) else load_checkpoint(weights)
     if "model" in state and isinstance(state["model"], dict) and "epoch" in state:
         state = state["model"]
     problems = _mismatch(model, state)
     if problems:
         what = f" (desc {desc.hash()[:12]})" if desc is not None else ""
-        raise ExportError(f"{path}: weights do not fit this architecture{what}: {problems}")
+        raise ExportError(f"{source}: weights do not fit this architecture{what}: {problems}")
     model.load_state_dict(state)
 
 

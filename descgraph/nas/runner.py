@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from descgraph._registry import Registry
 from descgraph.builders import ModelDescBuilder, get_builder
 from descgraph.conf import Conf, dump_conf
@@ -121,6 +123,8 @@ class ExperimentRunner:
         return summary
 
     def _prepare_expdir(self) -> None:
+        if self.conf.common.threads:
+            torch.set_num_threads(self.conf.common.threads)
         self.expdir.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.expdir / "conf.yaml", dump_conf(self.conf))
         handler = logging.FileHandler(self.expdir / "log.txt")

@@ -7,7 +7,20 @@ registered by name with `register_op`; `create` is the one place that reads an O
 from __future__ import annotations
 
 # Importing the op modules registers their ops.
-from descgraph.ops import basic, branches, composite, convs, heads, pools, post_ops, preprocess, sep_convs, stems  # noqa: F401
+from descgraph.ops import (  # noqa: F401
+    basic,
+    branches,
+    composite,
+    convs,
+    elastic,
+    heads,
+    mbconv,
+    pools,
+    post_ops,
+    preprocess,
+    sep_convs,
+    stems,
+)
 from descgraph.ops._factory import create
 from descgraph.ops._registry import OPS, op_names, register_op
 from descgraph.ops.drop_path import DropPath

@@ -80,6 +80,11 @@ def test_unexpected_param_is_a_one_line_desc_error():
             OpDesc(name="multi_op", params={"in_len": 1}, children=[example_op("none")], children_ins=[[1]]),
             "reads input 1",
         ),
+        (example_op("mbconv", 2, ch_mid=C, residual=True), "a residual needs stride 1 and ch_in == ch_out"),
+        (example_op("mbconv", ch_mid=2 * C, has_expand=False), "without an expand conv ch_mid"),
+        (example_op("conv_bn_act", ch_out=2 * C, depthwise=True), "a depthwise conv keeps its channels"),
+        (example_op("conv_bn_act", act="gelu"), "unknown activation 'gelu'"),
+        (example_op("elastic_mbconv", kernel_sizes=[3], expansion_ratios=[1, 2], has_expand=False), "must be \\[1\\]"),
     ],
 )
 def test_bad_params_are_desc_errors(desc, message):

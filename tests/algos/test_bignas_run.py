@@ -1,0 +1,133 @@
+"""`descgraph run bignas_*` end to end: the experiment folder, the summary, the saved children, resume, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+import yaml
+
+from descgraph.cli import main
+from descgraph.desc import load_desc
+from descgraph.hw.cost import get_cost_model
+from descgraph.nn import Model
+
+
+@pytest.fixture(autouse=True)
+def _keep_threads():
+    threads = torch.get_num_threads()  # the bignas confs set common.threads for the process
+    yield
+    torch.set_num_threads(threads)
+
+
+def _check_device_results(summary: dict, expdir) -> None:
+    """Each device's child meets its budgets (re-measured from the saved description) and loads safely."""
+    for name, entry in summary["devices"].items():
+        if "error" in entry:
+            continue
+        desc = load_desc(expdir / "final" / name / "model_desc.yaml")
+        for model, budget in entry["budget"].items():
+            assert get_cost_model(model).cost(desc) <= budget
+        state = torch.load(expdir / "final" / name / "model.pt", weights_only=True)
+        Model(desc).load_state_dict(state)
+        assert entry["extraction_max_abs_diff"] <= 1e-5
+
+
+def test_toy_run_writes_the_experiment_folder(tmp_path, capsys):
+    devices = "[{name: mcu_tiny, constraints: {params: 0.001}}, {name: phone, constraints: {flops: 1.0}}, {name: edge}]"
+    argv = ["run", "bignas_toy", f"nas.search.multi_objective.devices={devices}"]
+    assert main([*argv, "--expdir", str(tmp_path), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary == json.loads((tmp_path / "summary.json").read_text())
+    for name in ["conf.yaml", "log.txt", "summary.json"] + [
+        f"search/{f}"
+        for f in (
+            "full_model_desc.yaml",
+            "metrics.jsonl",
+            "checkpoint.pt",
+            "evolution.jsonl",
+            "pareto.yaml",
+            "pareto.png",
+        )
+    ]:
+        assert (tmp_path / name).exists(), name
+    assert set(summary["devices"]) == {"mcu_tiny", "phone", "edge"}
+    # a budget below the smallest child is reported for that device; the others still get their children
+    tiny = summary["devices"]["mcu_tiny"]
+    assert tiny["error"].startswith("device 'mcu_tiny': no child meets params <= 0.001 M: the smallest child costs")
+    assert not (tmp_path / "final" / "mcu_tiny").exists()
+    assert {p.name for p in (tmp_path / "final").iterdir()} == {"phone", "edge"}
+    _check_device_results(summary, tmp_path)
+    for child in ("largest", "smallest"):
+        assert 0 <= summary[child]["test_top1"] <= 100 and set(summary[child]["costs"]) == {"flops", "params"}
+    front = yaml.safe_load((tmp_path / "search" / "pareto.yaml").read_text())
+    assert front["cost"] == "flops" and len(front["front"]) == summary["evolution"]["pareto_size"] >= 1
+    assert (tmp_path / "search" / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    lines = (tmp_path / "search" / "evolution.jsonl").read_text().splitlines()
+    assert [json.loads(x)["generation"] for x in lines] == [0, 1]
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("nas.search.multi_objective.devices=[{name: a, constraints: {flop: 1.0}}]", "unknown cost model 'flop'"),
+        ("nas.search.model_desc.elastic.elastic_resolutions=[8,10]", "10 is not a multiple of the total stride 4"),
+        ("nas.search.loader.val_ratio=0", "nas.search.loader.val_ratio: BigNAS scores children on search-val"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(tmp_path, capsys, override, expected):
+    assert main(["run", "bignas_toy", override, "--expdir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and expected in err, err
+
+
+def _run_cli(argv: list[str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "descgraph.cli", *argv],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+
+
+def _comparable(summary: dict) -> dict:
+    summary = {k: v for k, v in summary.items() if k != "wall_s"}
+    for entry in summary["devices"].values():
+        entry.pop("dir", None)
+    return summary
+
+
+@pytest.mark.slow
+def test_digits_run_reduced_reaches_the_accuracy_goals(tmp_path):
+    """bignas_digits with 12 epochs and a smaller search: the children are good without retraining."""
+    argv = ["run", "bignas_digits", "nas.search.trainer.epochs=12", "nas.search.multi_objective.generations=3"]
+    assert main([*argv, "--expdir", str(tmp_path), "--json"]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["largest"]["test_top1"] >= 90 and summary["smallest"]["test_top1"] >= 80, summary
+    assert all("error" not in e for e in summary["devices"].values())
+    _check_device_results(summary, tmp_path)
+
+
+@pytest.mark.slow
+def test_run_killed_mid_training_resumes_to_the_same_summary(tmp_path):
+    argv = ["run", "bignas_toy", "nas.search.trainer.epochs=4", "dataset.max_batches=4", "common.resume=true"]
+    alone, killed = tmp_path / "alone", tmp_path / "killed"
+    assert _run_cli([*argv, "--expdir", str(alone)]).wait() == 0
+    proc = _run_cli([*argv, "--expdir", str(killed)])
+    metrics = killed / "search" / "metrics.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and (not metrics.exists() or len(metrics.read_text().splitlines()) < 2):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (killed / "summary.json").exists()
+    assert _run_cli([*argv, "--expdir", str(killed)]).wait() == 0
+    a = json.loads((alone / "summary.json").read_text())
+    b = json.loads((killed / "summary.json").read_text())
+    assert _comparable(a) == _comparable(b)
