@@ -7,6 +7,7 @@ evolutionary search then picks the best child per device budget, extracted with 
 
 from __future__ import annotations
 
+from algos.bignas import lut  # noqa: F401  (registers the elastic lookup-table space)
 from algos.bignas.runner import BigNASExperimentRunner
 from algos.bignas.search import Candidate, SearchOutcome, multi_objective_search, pareto_front
 from algos.bignas.space import BigNASSpace, sandwich_sample

@@ -23,7 +23,11 @@ from torch import nn
 
 @dataclass
 class LatencyStats:
-    """Summary of timed runs, in milliseconds."""
+    """Summary of timed runs, in milliseconds.
+
+    `p25_ms`, the lower quartile, is the figure to compare across runs on a shared machine: interference
+    only ever adds time, so the fast runs are the repeatable ones (the minimum is too much luck).
+    """
 
     count: int
     mean_ms: float
@@ -31,6 +35,7 @@ class LatencyStats:
     median_ms: float
     p90_ms: float
     min_ms: float
+    p25_ms: float
 
     @classmethod
     def from_seconds(cls, samples: list[float]) -> LatencyStats:
@@ -38,7 +43,8 @@ class LatencyStats:
         if not ms:
             raise ValueError("no timed runs")
         std = statistics.stdev(ms) if len(ms) > 1 else 0.0
-        return cls(len(ms), statistics.fmean(ms), std, statistics.median(ms), _quantile(ms, 0.9), ms[0])
+        mean, median = statistics.fmean(ms), statistics.median(ms)
+        return cls(len(ms), mean, std, median, _quantile(ms, 0.9), ms[0], _quantile(ms, 0.25))
 
     def to_dict(self, digits: int = 4) -> dict[str, float | int]:
         return {k: (round(v, digits) if isinstance(v, float) else v) for k, v in asdict(self).items()}

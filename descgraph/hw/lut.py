@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -41,12 +42,12 @@ class LutEntry(BaseModel):
     op: str = Field(description="op name ('add' for a sum)")
     params: dict[str, Any] = Field(default_factory=dict, description="the op's params")
     in_shapes: list[list[int]] = Field(description="input shapes without the batch axis")
-    latency_ms: float = Field(description="block minus empty-graph median: the block's own work")
+    latency_ms: float = Field(description="block minus empty graph, lower quartiles: the block's own work")
     count: int = Field(description="timed runs of the block")
     mean_ms: float = Field(description="mean of the block's runs (runtime overhead included)")
     var_ms2: float = Field(description="variance of the block's runs")
     median_ms: float = Field(description="median of the block's runs")
-    overhead_ms: float = Field(description="median of an empty graph with the same inputs")
+    overhead_ms: float = Field(description="lower quartile of an empty graph with the same inputs")
     macs: int = Field(description="multiply-accumulates of the block (convolutions and linear layers)")
     params_count: int = Field(description="weights of the block")
 
@@ -130,47 +131,69 @@ def _bound(session, inputs: tuple[torch.Tensor, ...]) -> Callable[[], Any]:
     return session_runner(session, [x.numpy() for i, x in enumerate(inputs) if f"x{i}" in used])
 
 
-def measure_block(
-    module: nn.Module, in_shapes: list[list[int]], batch: int = 1, threads: int = 1, runs: int = 200, warmup: int = 20
-) -> tuple[LatencyStats, LatencyStats, int, int]:
-    """Time `module` alone and an empty graph with the same inputs, alternating; returns both, MACs and weights."""
+@dataclass(frozen=True)
+class Block:
+    """A block to measure: an op on input shapes, or (op None) the addition of two tensors of a shape."""
+
+    kind: str
+    op: OpDesc | None
+    in_shapes: tuple[tuple[int, ...], ...]
+
+    def key(self) -> str:
+        name, params = (self.op.name, self.op.params) if self.op is not None else ("add", {})
+        return entry_key(self.kind, name, params, self.in_shapes)
+
+    def module(self) -> nn.Module:
+        from descgraph import ops
+
+        return ops.create(self.op, affine=True) if self.op is not None else _Add()
+
+
+def measure_blocks(
+    blocks: list[Block], batch: int = 1, threads: int = 1, runs: int = 200, rounds: int = 10, warmup: int = 20
+) -> dict[str, LutEntry]:
+    """Entries of `blocks`: each block and an empty graph with its inputs, all timed round-robin.
+
+    Every block and every empty graph runs `runs / rounds` times per round, so a slow spell of the
+    machine falls on all of them alike instead of on the few measured while it lasted.
+    """
     gen = torch.Generator().manual_seed(0)
-    inputs = tuple(torch.randn(batch, *s, generator=gen) for s in in_shapes)
-    block, empty = _session_of(module, inputs, threads), _session_of(_Empty(), inputs, threads)
-    stats = measure_side_by_side(
-        {"block": _bound(block, inputs), "empty": _bound(empty, inputs)}, runs, warmup, rounds=4, threads=threads
-    )
-    macs, n_params = count_module(module, inputs)
-    return stats["block"], stats["empty"], macs, n_params
+    prepared, candidates = [], {}
+    for i, block in enumerate(blocks):
+        module = block.module().eval()
+        inputs = tuple(torch.randn(batch, *s, generator=gen) for s in block.in_shapes)
+        candidates[f"{i}/block"] = _bound(_session_of(module, inputs, threads), inputs)
+        candidates[f"{i}/empty"] = _bound(_session_of(_Empty(), inputs, threads), inputs)
+        prepared.append((block, count_module(module, inputs)))
+    stats = measure_side_by_side(candidates, runs, warmup, rounds, threads)
+    return {
+        block.key(): _entry(block, stats[f"{i}/block"], stats[f"{i}/empty"], macs, n_params)
+        for i, (block, (macs, n_params)) in enumerate(prepared)
+    }
 
 
-def make_entry(kind: str, op: OpDesc | None, in_shapes, batch: int, threads: int, runs: int) -> LutEntry:
-    """Measure one block (an op of the registry, or an addition when `op` is None) into an entry."""
-    from descgraph import ops
-
-    module = ops.create(op, affine=True) if op is not None else _Add()
-    shapes = [list(s) for s in in_shapes]
-    block, empty, macs, n_params = measure_block(module, shapes, batch, threads, runs)
+def _entry(block: Block, timed: LatencyStats, empty: LatencyStats, macs: int, n_params: int) -> LutEntry:
     return LutEntry(
-        kind=kind,
-        op=op.name if op is not None else "add",
-        params=dict(op.params) if op is not None else {},
-        in_shapes=shapes,
-        latency_ms=max(0.0, block.median_ms - empty.median_ms),
-        count=block.count,
-        mean_ms=block.mean_ms,
-        var_ms2=block.std_ms**2,
-        median_ms=block.median_ms,
-        overhead_ms=empty.median_ms,
+        kind=block.kind,
+        op=block.op.name if block.op is not None else "add",
+        params=dict(block.op.params) if block.op is not None else {},
+        in_shapes=[list(s) for s in block.in_shapes],
+        latency_ms=max(0.0, timed.p25_ms - empty.p25_ms),
+        count=timed.count,
+        mean_ms=timed.mean_ms,
+        var_ms2=timed.std_ms**2,
+        median_ms=timed.median_ms,
+        overhead_ms=empty.p25_ms,
         macs=macs,
         params_count=n_params,
     )
 
 
 def measure_run_overhead(input_shape: list[int], batch: int, threads: int, runs: int = 400) -> float:
-    """Median cost of one run of an empty graph reading a network's input: paid once per network."""
-    _, empty, _, _ = measure_block(_Empty(), [list(input_shape)], batch, threads, runs)
-    return empty.median_ms
+    """Cost (lower quartile) of one run of an empty graph reading a network's input: paid once per network."""
+    inputs = (torch.zeros(batch, *input_shape),)
+    empty = {"empty": _bound(_session_of(_Empty(), inputs, threads), inputs)}
+    return measure_side_by_side(empty, runs, warmup=20, rounds=1, threads=threads)["empty"].p25_ms
 
 
 # --- predicting -----------------------------------------------------------------------------------

@@ -13,11 +13,11 @@ from tqdm import tqdm
 from descgraph.conf import Conf, dump_conf
 from descgraph.desc import ModelDesc
 from descgraph.hw.latency import environment, measure_side_by_side, ort_session, session_runner
-from descgraph.hw.lut import LatencyTable, LutError, load_table, make_entry, measure_run_overhead, predict_latency
+from descgraph.hw.lut import LatencyTable, LutError, load_table, measure_blocks, measure_run_overhead, predict_latency
 from descgraph.hw.lut_space import get_lut_space
 
 log = logging.getLogger("descgraph")
-SAVE_EVERY = 10  # entries between atomic saves: a killed build loses at most this many measurements
+CHUNK = 64  # blocks timed round-robin together, then saved: a killed build loses at most one chunk
 
 
 def build_table(
@@ -42,11 +42,12 @@ def build_table(
     blocks = [b for b in space.blocks() if b.key() not in table.entries]
     if table.run_overhead_ms == 0.0:
         table.run_overhead_ms = measure_run_overhead(_input_shape(conf), batch, threads)
-    with tqdm(blocks, desc="lut build", disable=None if progress is None else not progress, leave=False) as bar:
-        for i, block in enumerate(bar):
-            table.entries[block.key()] = make_entry(block.kind, block.op, block.in_shapes, batch, threads, runs)
-            if (i + 1) % SAVE_EVERY == 0:
-                save_table(table, output)
+    chunks = [blocks[i : i + CHUNK] for i in range(0, len(blocks), CHUNK)]
+    with tqdm(total=len(blocks), desc="lut build", disable=None if progress is None else not progress) as bar:
+        for chunk in chunks:
+            table.entries.update(measure_blocks(chunk, batch, threads, runs))
+            save_table(table, output)
+            bar.update(len(chunk))
     save_table(table, output)
     log.info("lut build: %d entries in %s", len(table.entries), output)
     return table
@@ -67,14 +68,19 @@ def _start_table(space: str, conf_yaml: str, output, batch: int, threads: int, r
     return LatencyTable(space=space, conf=conf_yaml, batch=batch, threads=threads, env=environment(threads))
 
 
-def measure_desc_latency(desc: ModelDesc, batch: int = 1, threads: int = 1, runs: int = 200) -> float:
-    """Median onnxruntime latency (ms) of a whole network, inputs and outputs bound as deployed."""
+def network_runner(desc: ModelDesc, batch: int = 1, threads: int = 1):
+    """A call running the whole network of `desc` once in onnxruntime, inputs and outputs bound as deployed."""
     from descgraph.export import export_desc
 
     session = ort_session(export_desc(desc, verify=False).data, threads)
     x = np.random.default_rng(0).standard_normal([batch, *desc.input_shape], dtype=np.float32)
-    stats = measure_side_by_side({"net": session_runner(session, [x])}, runs, warmup=20, rounds=1, threads=threads)
-    return stats["net"].median_ms
+    return session_runner(session, [x])
+
+
+def measure_desc_latency(desc: ModelDesc, batch: int = 1, threads: int = 1, runs: int = 200) -> float:
+    """onnxruntime latency (ms, lower quartile of `runs`) of a whole network, as the tables measure blocks."""
+    runner = {"net": network_runner(desc, batch, threads)}
+    return measure_side_by_side(runner, runs, warmup=20, rounds=1, threads=threads)["net"].p25_ms
 
 
 def table_conf(table: LatencyTable) -> Conf:
@@ -99,12 +105,18 @@ def evaluate_table(
     from scipy.stats import kendalltau
 
     space = get_lut_space(table_conf(table))
-    rows = []
-    for i in tqdm(range(samples), desc="lut eval", disable=None if progress is None else not progress, leave=False):
-        desc = space.sample(seed + i)
-        predicted = predict_latency(table, desc)
-        measured = measure_desc_latency(desc, table.batch, table.threads, runs)
-        rows.append({"hash": desc.hash()[:12], "predicted_ms": round(predicted, 4), "measured_ms": round(measured, 4)})
+    descs = [space.sample(seed + i) for i in range(samples)]
+    bar = tqdm(descs, desc="lut eval: export", disable=None if progress is None else not progress, leave=False)
+    runners = {str(i): network_runner(desc, table.batch, table.threads) for i, desc in enumerate(bar)}
+    stats = measure_side_by_side(runners, runs, warmup=20, rounds=10, threads=table.threads)
+    rows = [
+        {
+            "hash": desc.hash()[:12],
+            "predicted_ms": round(predict_latency(table, desc), 4),
+            "measured_ms": round(stats[str(i)].p25_ms, 4),
+        }
+        for i, desc in enumerate(descs)
+    ]
     pred = np.array([r["predicted_ms"] for r in rows])
     meas = np.array([r["measured_ms"] for r in rows])
     err = (pred - meas) / meas

@@ -9,11 +9,10 @@ supernet) registers its own `LutSpace` under its builder's name.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from descgraph._registry import Registry
 from descgraph.conf import Conf
-from descgraph.desc import ModelDesc, OpDesc
+from descgraph.desc import ModelDesc
+from descgraph.hw.lut import Block
 
 LUT_SPACES: Registry[type[LutSpace]] = Registry("lookup-table space")
 
@@ -21,21 +20,6 @@ LUT_SPACES: Registry[type[LutSpace]] = Registry("lookup-table space")
 def register_lut_space(name: str):
     """Decorator registering a LutSpace subclass for the search builder `name`."""
     return LUT_SPACES.register(name)
-
-
-@dataclass(frozen=True)
-class Block:
-    """A block to measure: an op on input shapes, or (op None) the addition of two tensors of a shape."""
-
-    kind: str
-    op: OpDesc | None
-    in_shapes: tuple[tuple[int, ...], ...]
-
-    def key(self) -> str:
-        from descgraph.hw.lut import entry_key
-
-        name, params = (self.op.name, self.op.params) if self.op is not None else ("add", {})
-        return entry_key(self.kind, name, params, self.in_shapes)
 
 
 class LutSpace:
@@ -102,6 +86,9 @@ register_lut_space("default")(LutSpace)
 
 def get_lut_space(conf: Conf) -> LutSpace:
     """The space of a conf's search builder; the default cell space when the builder registered none."""
+    from descgraph._plugins import load_plugins
+
+    load_plugins()  # algorithms register the spaces of their builders
     name = conf.nas.search.model_desc.builder
     cls = LUT_SPACES.get(name) if name in LUT_SPACES else LUT_SPACES.get("default")
     return cls(conf)

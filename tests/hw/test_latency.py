@@ -35,6 +35,7 @@ def test_stats_are_numpys():
     assert stats.std_ms == pytest.approx(ms.std(ddof=1))
     assert stats.median_ms == pytest.approx(np.median(ms))
     assert stats.p90_ms == pytest.approx(np.quantile(ms, 0.9))
+    assert stats.p25_ms == pytest.approx(np.quantile(ms, 0.25))
 
 
 def test_side_by_side_times_every_candidate():

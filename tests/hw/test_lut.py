@@ -77,8 +77,10 @@ def test_a_killed_build_resumes_where_it_stopped(toy_conf, toy_table, tmp_path, 
     partial = table.model_copy(update={"entries": kept})
     save_table(partial, tmp_path / "partial.yaml")
     measured = []
-    real = lut_build_module.make_entry
-    monkeypatch.setattr(lut_build_module, "make_entry", lambda *a, **k: measured.append(a) or real(*a, **k))
+    real = lut_build_module.measure_blocks
+    monkeypatch.setattr(
+        lut_build_module, "measure_blocks", lambda blocks, *a, **k: measured.extend(blocks) or real(blocks, *a, **k)
+    )
     resumed = build_table(toy_conf, tmp_path / "partial.yaml", runs=2, progress=False)
     assert len(measured) == len(table.entries) - 7
     assert sorted(resumed.entries) == sorted(table.entries)
