@@ -13,7 +13,7 @@ import sys
 from descgraph.cli.desc_cmds import describe
 from descgraph.errors import DescgraphError
 
-COMMAND_MODULES = ["desc_cmds", "run_cmd"]
+COMMAND_MODULES = ["desc_cmds", "run_cmd", "bench"]
 
 __all__ = ["build_parser", "describe", "main"]
 
