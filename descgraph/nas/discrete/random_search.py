@@ -13,22 +13,38 @@ class SpaceExhausted(DescgraphError):
 
 @register_strategy("random")
 class RandomSearch(SearchStrategy):
-    """Uniform draws from the space, never the same architecture twice.
+    """Uniform draws from the valid codes of the space, never the same one twice.
 
-    Args:
-        max_tries: draws of an already proposed architecture before the space counts as exhausted.
+    The codes are numbered in mixed radix and drawn by a Fisher-Yates shuffle that keeps only the
+    swapped positions, so a draw costs the same in a space of 10**20 codes as in one of 100, and the
+    search knows exactly when every valid code has been proposed.
     """
 
-    def __init__(self, max_tries: int = 10_000) -> None:
-        self.max_tries = max_tries
-
     def _setup(self) -> None:
-        self.proposed: set[Code] = set()
+        self.sizes = [len(d) for d in self.space.decisions()]
+        self.remaining = self.space.size()
+        self.swaps: dict[int, int] = {}
 
     def _propose(self) -> Code:
-        for _ in range(self.max_tries):
-            code = self.space.sample(self.rng)
-            if code not in self.proposed:
-                self.proposed.add(code)
+        while self.remaining > 0:
+            code = self._code(self._draw_index())
+            if self.space.is_valid(code):
                 return code
-        raise SpaceExhausted(f"random search: no new architecture in {self.max_tries} draws")
+        raise SpaceExhausted("random search: every architecture of the space has been proposed")
+
+    def _draw_index(self) -> int:
+        """The next position of a uniformly random permutation of 0..size-1."""
+        last = self.remaining - 1
+        j = self.rng.randrange(self.remaining)
+        index = self.swaps.get(j, j)
+        self.swaps[j] = self.swaps.pop(last, last)
+        self.remaining = last
+        return index
+
+    def _code(self, index: int) -> Code:
+        """The code numbered `index`, the last decision varying fastest."""
+        code = []
+        for n in reversed(self.sizes):
+            index, value = divmod(index, n)
+            code.append(value)
+        return tuple(reversed(code))

@@ -90,7 +90,7 @@ def _column_index(header: list[str], name: str, path: Path) -> int:
 def _read_row(table: NB201Table, record: list[str], line: int, where: dict[str, int], arch_column: str) -> None:
     if not record:
         return  # a blank line
-    for name, i in where.items():
+    for name, i in sorted(where.items(), key=lambda item: item[1]):  # the leftmost missing column
         if i >= len(record):
             raise DataError(f"{table.path}:{line}: column {name!r}: missing (the row has {len(record)} fields)")
     try:
