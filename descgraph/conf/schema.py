@@ -126,6 +126,15 @@ class CombinationsConf(ConfModel):
         return bool(self.reductions or self.cells or self.nodes)
 
 
+class DiscreteSearchConf(ConfModel):
+    space: str = Field("nb201", description="registered discrete search space whose candidates are trained")
+    budget: int = Field(20, ge=1, description="distinct architectures trained and scored (a repeat is free)")
+    max_proposals: int = Field(0, ge=0, description="proposals in all, repeats included (0: 10 x budget)")
+    strategy_params: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="keyword parameters by strategy ({rea: {population_size: 4}}); algo's is used"
+    )
+
+
 class StageConf(ConfModel):
     model_desc: ModelDescConf = Field(default_factory=ModelDescConf, description="macro architecture")
     combinations: CombinationsConf = Field(
@@ -134,6 +143,9 @@ class StageConf(ConfModel):
     loader: LoaderConf = Field(default_factory=LoaderConf, description="data loading")
     trainer: TrainerConf = Field(default_factory=TrainerConf, description="training")
     finalizer: str = Field("default", description="registered finalizer")
+    discrete: DiscreteSearchConf = Field(
+        default_factory=DiscreteSearchConf, description="discrete search with trained candidates (rea, reinforce)"
+    )
 
 
 class NasConf(ConfModel):

@@ -14,7 +14,6 @@ from descgraph.desc.nb201 import parse_nb201
 from descgraph.errors import DataError
 from descgraph.nas.discrete import NB201Space
 from descgraph.nas.discrete.tabular import (
-    QueryCounter,
     TabularBenchmark,
     load_nb201_table,
     run_seeds,
@@ -63,13 +62,6 @@ def test_the_table_is_the_benchmark(bench):
     )
     assert max(table.columns[REPORT]) == table.value(best, REPORT) == 94.3733  # SOURCES.md: rows 6111, 13714
     assert table.rows[best] == 6111 and table.lines[6111] == 6111 + 2  # the header is line 1, row 0 line 2
-
-
-def test_repeated_queries_count_once(bench):
-    counter = QueryCounter(bench, budget=2)
-    a, b = ("none",) * 6, ("skip_connect",) * 6
-    assert counter.query(a) == counter.query(a) and counter.queries == 1 and counter.has_budget()
-    assert counter.query(b) == bench.accuracy.value(b, SEARCH) and counter.queries == 2 and not counter.has_budget()
 
 
 def test_random_search_lands_on_its_expected_value(bench):

@@ -23,8 +23,8 @@ from tqdm import tqdm
 from descgraph._registry import close_matches
 from descgraph.desc.nb201 import NB201Arch, format_nb201, parse_nb201
 from descgraph.errors import DataError, DescError
-from descgraph.nas.discrete.random_search import SpaceExhausted
-from descgraph.nas.discrete.space import SearchSpace
+from descgraph.nas.discrete.loop import search_loop
+from descgraph.nas.discrete.space import Code, SearchSpace
 from descgraph.nas.discrete.spaces import ConstrainedSpace, NB201Space
 from descgraph.nas.discrete.strategy import SearchStrategy, get_strategy
 from descgraph.train.metrics import MetricsLog
@@ -211,33 +211,6 @@ class TabularBenchmark:
         return ConstrainedSpace(NB201Space(), self.meets_bound, max_tries=tries)
 
 
-class QueryCounter:
-    """One search's queries of a table: each distinct architecture counts once against the budget.
-
-    Args:
-        bench: the benchmark.
-        budget: distinct architectures the search may query.
-    """
-
-    def __init__(self, bench: TabularBenchmark, budget: int) -> None:
-        self.bench, self.budget = bench, budget
-        self.known: dict[NB201Arch, float] = {}
-
-    @property
-    def queries(self) -> int:
-        """Distinct architectures queried so far."""
-        return len(self.known)
-
-    def has_budget(self) -> bool:
-        return self.queries < self.budget
-
-    def query(self, arch: NB201Arch) -> float:
-        """The search metric of `arch`; a repeated query is free."""
-        if arch not in self.known:
-            self.known[arch] = self.bench.accuracy.value(arch, self.bench.search_metric)
-        return self.known[arch]
-
-
 @dataclass
 class TabularRun:
     """One seed's search: its pick, the pick's numbers, and what the search used."""
@@ -264,21 +237,16 @@ def run_tabular_search(
         bench: the tables.
         budget: distinct queries allowed.
         seed: the strategy's seed.
-        max_proposals: a cap on proposals, repeats included (10 x budget by default), so a converged
-            strategy that proposes only known architectures ends.
+        max_proposals: a cap on proposals, repeats included (see `search_loop`).
     """
     space = bench.space()
     strategy.setup(space, seed)
-    counter, proposals = QueryCounter(bench, budget), 0
-    cap = max_proposals if max_proposals is not None else 10 * budget
-    while counter.has_budget() and proposals < cap:
-        try:
-            code = strategy.propose()
-        except SpaceExhausted:
-            break
-        proposals += 1
-        strategy.feedback(code, counter.query(space.decode(code)))
-    return _pick(strategy, space, bench, seed, counter.queries, proposals)
+
+    def evaluate(code: Code) -> tuple[float, dict[str, Any]]:
+        return bench.accuracy.value(space.decode(code), bench.search_metric), {}
+
+    known = search_loop(strategy, evaluate, budget, max_proposals)
+    return _pick(strategy, space, bench, seed, len(known), len(strategy.history))
 
 
 def _pick(
