@@ -110,7 +110,7 @@ def test_malformed_tables_exit_2_with_one_line(case, small_tables, tmp_path, cap
         (["--strategy", "reinforc"], "unknown search strategy 'reinforc' (did you mean: reinforce?)"),
         (["-p", "populaton_size=3"], "unknown parameter 'populaton_size'"),
         (["-p", "population_size"], "expected KEY=VALUE"),
-        (["--max-latency", "5"], "give --latency CSV and --device NAME together"),
+        (["--max-latency", "5"], "a latency bound a device (--latency, --device)"),
         (["--budget", "0"], "--budget 0"),
     ],
 )

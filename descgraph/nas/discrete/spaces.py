@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from descgraph._registry import Registry
+from descgraph.conf.schema import ModelDescConf
 from descgraph.desc.enas import ENAS_MACRO_OPS, ENAS_MICRO_OPS, EnasMacroArch, check_macro_arch, loose_ends
 from descgraph.desc.genotype import Genotype
 from descgraph.desc.nb201 import EDGES, NB201_OPS, NB201Arch
@@ -20,16 +21,8 @@ from descgraph.nas.discrete.space import Code, Decision, SearchSpace
 
 SPACES: Registry[type[SearchSpace]] = Registry("search space")
 
-# DARTS (Liu et al., 2019) candidate ops of a final cell: its primitives without `none`.
-DARTS_OPS = (
-    "max_pool_3x3",
-    "avg_pool_3x3",
-    "skip_connect",
-    "sep_conv_3x3",
-    "sep_conv_5x5",
-    "dil_conv_3x3",
-    "dil_conv_5x5",
-)
+# DARTS (Liu et al., 2019) candidate ops of a final cell: its primitives (the conf's default) without `none`.
+DARTS_OPS = tuple(op for op in ModelDescConf().primitives if op != "none")
 N_STEMS = 2
 
 

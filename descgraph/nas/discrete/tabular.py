@@ -14,7 +14,7 @@ import dataclasses
 import math
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from descgraph._registry import close_matches
 from descgraph.desc.nb201 import NB201Arch, format_nb201, parse_nb201
-from descgraph.errors import DataError, DescError
+from descgraph.errors import ConfError, DataError, DescError
 from descgraph.nas.discrete.loop import search_loop
 from descgraph.nas.discrete.space import Code, SearchSpace
 from descgraph.nas.discrete.spaces import ConstrainedSpace, NB201Space
@@ -176,7 +176,7 @@ class TabularBenchmark:
     ) -> TabularBenchmark:
         """Read the tables; a device needs a latency table and a bound needs a device."""
         if (latency is None) != (device is None) or (max_latency is not None and device is None):
-            raise DataError("latency: give --latency CSV and --device NAME together (and --max-latency MS with them)")
+            raise ConfError("latency: a device needs a latency table, a latency bound a device (--latency, --device)")
         metrics = list(dict.fromkeys([search_metric, report_metric]))
         accuracy = load_nb201_table(table, metrics, arch_column)
         lat = load_nb201_table(latency, [device], arch_column) if latency is not None else None
@@ -223,7 +223,6 @@ class TabularRun:
     feasible: bool
     queries: int
     proposals: int
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def run_tabular_search(
