@@ -8,6 +8,7 @@ candidate becomes search/final_model_desc.yaml.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from tqdm import tqdm
@@ -18,8 +19,8 @@ from descgraph.desc import ModelDesc
 from descgraph.errors import ConfError, DescgraphError
 from descgraph.nas import Finalizers, Searcher, SearchResult
 from descgraph.nas._common import resolve_device, save_checked_desc, seed_all
-from descgraph.nas.discrete import SearchSpace, SearchStrategy, Trial, get_space, get_strategy
-from descgraph.nas.discrete.loop import TrialLog, replay_records, search_loop
+from descgraph.nas.discrete import Code, SearchSpace, SearchStrategy, Trial, get_space, get_strategy
+from descgraph.nas.discrete.loop import Evaluate, TrialLog, replay_records, search_loop
 from descgraph.nn import Model
 from descgraph.train import Trainer
 
@@ -36,29 +37,38 @@ class DiscreteSearcher(Searcher):
                 "nas.search: candidates are trained and scored on search-val; give nas.search.trainer.epochs > 0 "
                 "and nas.search.loader.val_ratio > 0"
             )
-        discrete = self.conf.nas.search.discrete
-        space, candidates = get_space(discrete.space), CANDIDATES.get(discrete.space)
+        name = self.conf.nas.search.discrete.space
+        space, candidates = get_space(name), CANDIDATES.get(name)
         strategy = self.make_strategy(space)
         log = TrialLog(self.dirpath / "trials.jsonl")
         if not self.conf.common.resume:
             log.rewrite([])
         known = replay_records(strategy, log.restore(), str(log.path))
 
-        def evaluate(code):
-            return self.train_candidate(
-                candidates.build(space.decode(code), self.conf.nas.search.model_desc), trainer_class, loaders
-            )
+        def evaluate(code: Code) -> tuple[float, dict[str, Any]]:
+            desc = candidates.build(space.decode(code), self.conf.nas.search.model_desc)
+            return self.train_candidate(desc, trainer_class, loaders)
 
+        self.run_trials(strategy, evaluate, known, log, lambda code: candidates.text(space.decode(code)))
+        return self.finish(strategy, space, candidates, log)
+
+    def run_trials(
+        self,
+        strategy: SearchStrategy,
+        evaluate: Evaluate,
+        known: dict[Code, float],
+        log: TrialLog,
+        text: Callable[[Code], str],
+    ) -> None:
+        """The search loop up to the budget, each trial appended to the log as it ends."""
+        discrete = self.conf.nas.search.discrete
         with tqdm(total=discrete.budget, initial=len(known), desc="candidates", disable=None, leave=False) as bar:
 
             def write(trial: Trial, is_new: bool) -> None:
-                log.append(
-                    self.record(trial, is_new, len(strategy.history) - 1, candidates.text(space.decode(trial.code)))
-                )
+                log.append(self.record(trial, is_new, len(strategy.history) - 1, text(trial.code)))
                 bar.update(int(is_new))
 
             search_loop(strategy, evaluate, discrete.budget, discrete.max_proposals or None, known, write)
-        return self.finish(strategy, space, candidates, log)
 
     def make_strategy(self, space: SearchSpace) -> SearchStrategy:
         """The algorithm's strategy with its `nas.search.discrete.strategy_params`, set up with the run's seed.

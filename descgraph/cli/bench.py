@@ -70,12 +70,22 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "Prints the mean and sample std over seeds and `feasible`, the share of picks that meet the latency bound.",
     )
     p.add_argument("--table", required=True, help="CSV with an arch column and metric columns (accuracy.csv)")
-    p.add_argument("--strategy", default="rea", help="registered search strategy: random, rea, reinforce, ...")
-    p.add_argument("--budget", type=int, default=100, help="distinct architectures each search may query")
-    p.add_argument("--seeds", type=int, default=100, help="searches, seeded first-seed, first-seed+1, ...")
+    p.add_argument(
+        "--strategy",
+        default="rea",
+        help="registered search strategy: random, rea, reinforce, ... (default: %(default)s)",
+    )
+    p.add_argument(
+        "--budget", type=int, default=100, help="distinct architectures each search may query (default: %(default)s)"
+    )
+    p.add_argument(
+        "--seeds", type=int, default=100, help="searches, seeded first-seed, first-seed+1, ... (default: %(default)s)"
+    )
     p.add_argument("--first-seed", type=int, default=0, help="seed of the first search")
-    p.add_argument("--search-metric", default="cifar10_val_12", help="column the search sees")
-    p.add_argument("--report-metric", default="cifar10_test_200", help="column the pick is reported on")
+    p.add_argument("--search-metric", default="cifar10_val_12", help="column the search sees (default: %(default)s)")
+    p.add_argument(
+        "--report-metric", default="cifar10_test_200", help="column the pick is reported on (default: %(default)s)"
+    )
     p.add_argument("--arch-column", default="arch", help="column of the NAS-Bench-201 arch strings")
     p.add_argument("--latency", help="CSV with the same arch column and one latency column (ms) per device")
     p.add_argument("--device", help="the latency column to read")
