@@ -65,7 +65,7 @@ class RegularizedEvolution(SearchStrategy):
     """Aging evolution: random architectures until the population is full, then each proposal mutates the
     tournament winner of the population, and each result replaces the population's oldest member.
 
-    The defaults are tuned on the NAS-Bench-201 table at a budget of 100 queries (seeds 1000-2499).
+    The defaults are tuned on the NAS-Bench-201 table at 100 queries (seeds 1000-2499).
 
     Args:
         population_size: members of the population (P in Real et al. 2019).

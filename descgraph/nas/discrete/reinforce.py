@@ -105,7 +105,7 @@ class Reinforce(SearchStrategy):
     As in NAS-Bench-201's REINFORCE, the baseline takes in the reward before the advantage
     `reward - baseline` is formed. The reward is the result raised to `reward_power`: Zoph and Le
     (2017) cube the accuracy; a higher power weighs the differences among good architectures over
-    those among bad ones (the default is tuned on the NAS-Bench-201 table, on seeds 2000-3299).
+    those among bad ones (the defaults are tuned on the NAS-Bench-201 table at 100 queries, seeds 1000-3299).
 
     Args:
         lr: Adam learning rate of the logits.
