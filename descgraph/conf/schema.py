@@ -191,6 +191,15 @@ class MultiObjectiveConf(ConfModel):
     devices: list[DeviceConf] = Field(default_factory=list, description="target devices and their cost budgets")
 
 
+class DiscreteSearchConf(ConfModel):
+    space: str = Field("nb201", description="registered discrete search space whose candidates are trained")
+    budget: int = Field(20, ge=1, description="distinct architectures trained and scored (a repeat is free)")
+    max_proposals: int = Field(0, ge=0, description="proposals in all, repeats included (0: 10 x budget)")
+    strategy_params: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="keyword parameters by strategy ({rea: {population_size: 4}}); algo's is used"
+    )
+
+
 class StageConf(ConfModel):
     model_desc: ModelDescConf = Field(default_factory=ModelDescConf, description="macro architecture")
     combinations: CombinationsConf = Field(
@@ -201,6 +210,9 @@ class StageConf(ConfModel):
     finalizer: str = Field("default", description="registered finalizer")
     multi_objective: MultiObjectiveConf = Field(
         default_factory=MultiObjectiveConf, description="evolutionary multi-device search over children (BigNAS)"
+    )
+    discrete: DiscreteSearchConf = Field(
+        default_factory=DiscreteSearchConf, description="discrete search with trained candidates (rea, reinforce)"
     )
 
 

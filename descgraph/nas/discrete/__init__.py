@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+from descgraph.nas.discrete.evolution import AgingPopulation, RegularizedEvolution, tournament
+from descgraph.nas.discrete.random_search import RandomSearch, SpaceExhausted
+from descgraph.nas.discrete.reinforce import CategoricalPolicy, MovingAverage, Reinforce
 from descgraph.nas.discrete.space import Code, Decision, SearchSpace
+from descgraph.nas.discrete.spaces import (
+    SPACES,
+    ConstrainedSpace,
+    DartsGenotypeSpace,
+    EnasMacroSpace,
+    EnasMicroSpace,
+    NB201Space,
+    get_space,
+    register_space,
+)
 from descgraph.nas.discrete.strategy import (
     STRATEGIES,
     SearchStrategy,
@@ -12,12 +25,28 @@ from descgraph.nas.discrete.strategy import (
 )
 
 __all__ = [
+    "SPACES",
     "STRATEGIES",
+    "AgingPopulation",
+    "CategoricalPolicy",
     "Code",
+    "ConstrainedSpace",
+    "DartsGenotypeSpace",
     "Decision",
+    "EnasMacroSpace",
+    "EnasMicroSpace",
+    "MovingAverage",
+    "NB201Space",
+    "RandomSearch",
+    "RegularizedEvolution",
+    "Reinforce",
     "SearchSpace",
     "SearchStrategy",
+    "SpaceExhausted",
     "Trial",
+    "get_space",
     "get_strategy",
+    "register_space",
     "register_strategy",
+    "tournament",
 ]

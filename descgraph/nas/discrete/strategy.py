@@ -8,12 +8,14 @@ that is how a search resumes.
 
 from __future__ import annotations
 
+import inspect
 import random
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
-from descgraph._registry import Registry
+from descgraph._registry import Registry, close_matches
+from descgraph.errors import DescgraphError
 from descgraph.nas.discrete.space import Code, SearchSpace
 
 STRATEGIES: Registry[type[SearchStrategy]] = Registry("search strategy")
@@ -81,5 +83,25 @@ class SearchStrategy(ABC):
 
 
 def get_strategy(name: str, **kwargs: Any) -> SearchStrategy:
-    """A new strategy by registered name, its keyword arguments passed to the class."""
-    return STRATEGIES.get(name)(**kwargs)
+    """A new strategy by registered name, its keyword arguments passed to the class.
+
+    Raises:
+        DescgraphError: an unknown name, or a keyword the strategy does not take (naming the ones it does).
+    """
+    cls = STRATEGIES.get(name)
+    known = strategy_params(name)
+    for key in kwargs:
+        if key not in known:
+            hint = close_matches(key, list(known)) or f" (it takes: {', '.join(known) or 'nothing'})"
+            raise DescgraphError(f"strategy {name!r}: unknown parameter {key!r}{hint}")
+    return cls(**kwargs)
+
+
+def strategy_params(name: str) -> dict[str, Any]:
+    """The keyword parameters of a registered strategy and their defaults."""
+    signature = inspect.signature(STRATEGIES.get(name).__init__)
+    return {
+        p.name: p.default
+        for p in list(signature.parameters.values())[1:]
+        if p.kind is p.KEYWORD_ONLY or p.kind is p.POSITIONAL_OR_KEYWORD
+    }

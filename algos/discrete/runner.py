@@ -1,0 +1,20 @@
+"""The runner of `rea` and `reinforce`: the algorithm's name is the search strategy's."""
+
+from __future__ import annotations
+
+from algos.discrete.searcher import DiscreteSearcher
+from descgraph.nas import ExperimentRunner, register_algo
+from descgraph.train import Trainer
+
+
+@register_algo("reinforce")
+@register_algo("rea")
+class DiscreteSearchRunner(ExperimentRunner):
+    """Searches `nas.search.discrete.space` with the strategy named by `algo`, training each candidate for
+    `nas.search.trainer.epochs` and scoring it on search-val; the eval stage trains the best from scratch."""
+
+    def trainer_class(self) -> type[Trainer]:
+        return Trainer
+
+    def searcher(self) -> DiscreteSearcher:
+        return DiscreteSearcher(self.conf, self.expdir / "search")

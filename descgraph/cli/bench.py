@@ -1,0 +1,103 @@
+"""The bench command: discrete search strategies compared on a tabular benchmark, in seconds."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+from descgraph.cli._common import print_result
+
+
+def parse_params(items: list[str]) -> dict[str, Any]:
+    """`KEY=VALUE` strategy parameters, each value read as YAML (so 20 is an int, 0.1 a float)."""
+    from descgraph.desc.io import yaml_safe_load
+    from descgraph.errors import ConfError
+
+    params: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise ConfError(f"--param {item!r}: expected KEY=VALUE")
+        params[key] = yaml_safe_load(text, f"--param {key}", ConfError)
+    return params
+
+
+def cmd_bench_nb201(args: argparse.Namespace) -> None:
+    from descgraph.errors import ConfError
+    from descgraph.nas.discrete.strategy import get_strategy, strategy_params
+    from descgraph.nas.discrete.tabular import TabularBenchmark, run_seeds, summarize_runs
+
+    if args.budget < 1 or args.seeds < 1:
+        raise ConfError(f"--budget {args.budget} and --seeds {args.seeds}: both must be at least 1")
+    params = parse_params(args.param or [])
+    get_strategy(args.strategy, **params)  # an unknown parameter fails before the tables are read
+    start = time.perf_counter()
+    bench = TabularBenchmark.load(
+        args.table,
+        args.search_metric,
+        args.report_metric,
+        latency=args.latency,
+        device=args.device,
+        max_latency=args.max_latency,
+        arch_column=args.arch_column,
+    )
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    runs = run_seeds(bench, args.strategy, seeds, args.budget, params, args.max_proposals, args.metrics)
+    result = {
+        "strategy": args.strategy,
+        "params": {**strategy_params(args.strategy), **params},
+        "budget": args.budget,
+        "search_metric": args.search_metric,
+        "report_metric": args.report_metric,
+        **summarize_runs(runs),
+    }
+    if args.max_latency is not None:
+        result["max_latency_ms"] = args.max_latency
+    result["wall_s"] = round(time.perf_counter() - start, 2)
+    print_result(result, args.json)
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Register bench nb201."""
+    bench = sub.add_parser("bench", help="benchmark search strategies on a tabular benchmark")
+    kinds = bench.add_subparsers(dest="benchmark", required=True)
+    p = kinds.add_parser(
+        "nb201",
+        help="NAS-Bench-201 by table lookup: search a proxy column, report the pick on a final column",
+        description="Each seed searches until --budget distinct architectures are queried (a repeated query is "
+        "free); its pick, the queried architecture with the best search metric, is reported on the report metric. "
+        "Prints the mean and sample std over seeds and `feasible`, the share of picks that meet the latency bound.",
+    )
+    p.add_argument("--table", required=True, help="CSV with an arch column and metric columns (accuracy.csv)")
+    p.add_argument(
+        "--strategy",
+        default="rea",
+        help="registered search strategy: random, rea, reinforce, ... (default: %(default)s)",
+    )
+    p.add_argument(
+        "--budget", type=int, default=100, help="distinct architectures each search may query (default: %(default)s)"
+    )
+    p.add_argument(
+        "--seeds", type=int, default=100, help="searches, seeded first-seed, first-seed+1, ... (default: %(default)s)"
+    )
+    p.add_argument("--first-seed", type=int, default=0, help="seed of the first search")
+    p.add_argument("--search-metric", default="cifar10_val_12", help="column the search sees (default: %(default)s)")
+    p.add_argument(
+        "--report-metric", default="cifar10_test_200", help="column the pick is reported on (default: %(default)s)"
+    )
+    p.add_argument("--arch-column", default="arch", help="column of the NAS-Bench-201 arch strings")
+    p.add_argument("--latency", help="CSV with the same arch column and one latency column (ms) per device")
+    p.add_argument("--device", help="the latency column to read")
+    p.add_argument("--max-latency", type=float, metavar="MS", help="search only architectures at most this slow")
+    p.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        metavar="KEY=VALUE",
+        help="strategy parameter (repeatable): population_size=20",
+    )
+    p.add_argument("--max-proposals", type=int, help="proposals per search, repeats included (default 10 x budget)")
+    p.add_argument("--metrics", metavar="FILE.jsonl", help="write each seed's pick as a JSON line")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_bench_nb201)

@@ -1,0 +1,105 @@
+"""`rea` and `reinforce` as experiments: candidates trained on digits, trials logged, a killed search resumed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from algos.discrete import DiscreteSearcher
+from descgraph.cli import main
+from descgraph.conf import load_conf
+from descgraph.desc import load_desc
+from descgraph.desc.genotype import model_to_genotype, parse_genotype
+from descgraph.nas import get_runner_class
+
+# the DARTS-genotype space on digits at a tiny macro: candidates train in about a second
+DARTS_SPACE = [
+    "nas.search.discrete.space=darts",
+    "nas.search.model_desc.builder=default",
+    "nas.search.model_desc.n_cells=2",
+    "nas.search.model_desc.n_reductions=1",
+    "nas.search.model_desc.model_stems.init_node_ch=4",
+    "nas.eval.model_desc.builder=default",
+    "nas.eval.model_desc.n_cells=2",
+    "nas.eval.model_desc.n_reductions=1",
+    "nas.search.trainer.epochs=1",
+    "nas.eval.trainer.epochs=1",
+]
+
+
+def run(expdir: Path, algo: str, *overrides: str, search: bool = True, eval: bool = True) -> dict:
+    conf = load_conf(algo, [*DARTS_SPACE, *overrides])
+    return get_runner_class(conf.algo)(conf, expdir).run(search=search, eval=eval)
+
+
+def trials(expdir: Path) -> list[dict]:
+    lines = (expdir / "search" / "trials.jsonl").read_text().splitlines()
+    return [{k: v for k, v in json.loads(line).items() if k != "time_s"} for line in lines]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("algo", ["rea", "reinforce"])
+def test_a_killed_search_resumes_by_replay_and_trains_only_what_is_missing(algo, tmp_path, monkeypatch):
+    full = run(tmp_path / "full", algo, "nas.search.discrete.budget=4", eval=False)
+    assert full["search"]["candidates"] == 4
+    calls = []
+    train = DiscreteSearcher.train_candidate
+    monkeypatch.setattr(DiscreteSearcher, "train_candidate", lambda self, *a: calls.append(1) or train(self, *a))
+    killed = tmp_path / "killed"
+    run(killed, algo, "nas.search.discrete.budget=2", eval=False)
+    with (killed / "search" / "trials.jsonl").open("a") as f:
+        f.write('{"trial": 2, "code": [0, 1')  # killed while writing the third trial
+    resumed = run(killed, algo, "nas.search.discrete.budget=4")
+    assert len(calls) == 4  # two before the kill, two after it
+    assert trials(killed) == trials(tmp_path / "full")
+    assert resumed["search"] == full["search"]
+    # the best trial is the final description, and the eval stage trained its cells
+    best = max(trials(killed), key=lambda t: t["result"])
+    final = load_desc(killed / "search" / "final_model_desc.yaml")
+    assert model_to_genotype(final) == parse_genotype(best["arch"]) == parse_genotype(resumed["search"]["arch"])
+    assert model_to_genotype(load_desc(killed / "eval" / "full_model_desc.yaml")) == model_to_genotype(final)
+    assert resumed["eval"]["epochs"] == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("algo", ["rea", "reinforce"])
+def test_the_bundled_confs_search_nb201_cells_on_digits(algo, tmp_path):
+    nb201 = pytest.importorskip("descgraph.builders.nb201")
+    overrides = ["nas.search.discrete.budget=3", "nas.search.trainer.epochs=1", "nas.eval.trainer.epochs=1"]
+    conf = load_conf(algo, overrides)
+    summary = get_runner_class(algo)(conf, tmp_path).run()
+    records = trials(tmp_path)
+    assert sum(r["new"] for r in records) == 3 and conf.dataset.name == "digits"
+    best = max(records, key=lambda r: r["result"])
+    assert summary["search"]["arch"] == best["arch"] and summary["search"]["val_top1"] == best["result"]
+    final = load_desc(tmp_path / "search" / "final_model_desc.yaml")
+    evaluated = load_desc(tmp_path / "eval" / "full_model_desc.yaml")
+    assert nb201.desc_to_nb201(final) == nb201.desc_to_nb201(evaluated) == nb201.parse_nb201(best["arch"])
+    assert len(evaluated.cell_descs) == 3 * conf.nas.eval.model_desc.n_cells + 2  # N cells per stage, 2 reductions
+
+
+def _cli_error(tmp_path: Path, capsys, *overrides: str) -> str:
+    argv = ["run", "rea", *DARTS_SPACE, *overrides, "--expdir", str(tmp_path), "--no-eval"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    return err
+
+
+def test_strategy_parameter_typos_name_the_key(tmp_path, capsys):
+    err = _cli_error(tmp_path, capsys, "nas.search.discrete.strategy_params.reinforce.lrr=0.1")
+    assert "nas.search.discrete.strategy_params.reinforce: strategy 'reinforce': unknown parameter 'lrr'" in err
+
+
+def test_candidates_need_search_val(tmp_path, capsys):
+    assert "nas.search.loader.val_ratio > 0" in _cli_error(tmp_path, capsys, "nas.search.loader.val_ratio=0")
+
+
+def test_a_log_from_another_seed_is_not_replayed(tmp_path, capsys):
+    log = tmp_path / "search" / "trials.jsonl"
+    log.parent.mkdir(parents=True)
+    log.write_text(json.dumps({"code": [0] * 32, "result": 50.0}) + "\n")
+    err = _cli_error(tmp_path, capsys)
+    assert f"{log}:1: the search proposed [0, 0" in err and "common.resume=false" in err

@@ -1,0 +1,118 @@
+"""`descgraph bench nb201`: the figures it prints, and one line and exit code 2 for what a user got wrong."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from descgraph.cli import main
+
+
+def bench(capsys, *argv: str) -> dict:
+    assert main(["bench", "nb201", *argv, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_bench_prints_mean_std_feasible_and_writes_each_pick(shared_data, tmp_path, capsys):
+    table, latency = shared_data / "nb201" / "accuracy.csv", shared_data / "nb201" / "latency.csv"
+    metrics = tmp_path / "picks.jsonl"
+    out = bench(
+        capsys,
+        *("--table", str(table), "--strategy", "rea", "--seeds", "5", "--budget", "50", "-p", "population_size=10"),
+        *("--latency", str(latency), "--device", "pixel3", "--max-latency", "8", "--metrics", str(metrics)),
+    )
+    assert out["params"] == {"population_size": 10, "sample_size": 10}
+    assert out["feasible"] == 1.0 and out["seeds"] == 5 and out["queries"] == 50
+    picks = [json.loads(line) for line in metrics.read_text().splitlines()]
+    assert [p["seed"] for p in picks] == [0, 1, 2, 3, 4]
+    assert all(p["latency_ms"] <= 8 for p in picks)
+    # mean and std are the report metric's over the picks (std: the sample standard deviation)
+    values = [p["report_value"] for p in picks]
+    mean = sum(values) / 5
+    assert out["mean"] == pytest.approx(mean, abs=1e-4)
+    assert out["std"] == pytest.approx((sum((v - mean) ** 2 for v in values) / 4) ** 0.5, abs=1e-4)
+
+
+def test_bench_reports_on_the_columns_it_is_given(shared_data, capsys):
+    table = shared_data / "nb201" / "accuracy.csv"
+    with table.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    everything = ["--table", str(table), "--strategy", "random", "--seeds", "2", "--budget", "15625"]
+    for dataset in ("cifar10", "cifar100", "imagenet16"):
+        search, report = f"{dataset}_val_12", f"{dataset}_test_200"
+        out = bench(capsys, *everything, "--search-metric", search, "--report-metric", report)
+        # every architecture queried: the pick is the first row of the highest search value (random order)
+        top = max(float(r[search]) for r in rows)
+        picks = {float(r[report]) for r in rows if float(r[search]) == top}
+        assert out["queries"] == 15_625 and out["report_metric"] == report
+        assert min(picks) <= out["mean"] <= max(picks)
+
+
+@pytest.fixture()
+def small_tables(shared_data, tmp_path):
+    """The header and first 5 rows of each real table."""
+    out = {}
+    for name in ("accuracy", "latency"):
+        with (shared_data / "nb201" / f"{name}.csv").open(newline="") as f:
+            out[name] = list(csv.reader(f))[:6]
+    return out
+
+
+def _write(path, rows):
+    with path.open("w", newline="") as f:
+        csv.writer(f).writerows(rows)
+    return str(path)
+
+
+def _edit(rows, line, col, edit):
+    out = [list(r) for r in rows]
+    out[line - 1][rows[0].index(col)] = edit(out[line - 1][rows[0].index(col)])
+    return out
+
+
+def _wrong_op(arch: str) -> str:
+    return "|nor_conv_3x4~0|+" + arch.partition("+")[2]
+
+
+CASES = {
+    "wrong op name": (
+        lambda acc, lat: (_edit(acc, 3, "arch", _wrong_op), lat),
+        ["acc.csv:3: column 'arch': node 1 edge 'nor_conv_3x4~0': unknown op 'nor_conv_3x4'"],
+    ),
+    "missing column": (lambda acc, lat: ([r[:5] for r in acc], lat), ["acc.csv:1: no column 'cifar10_val_12'"]),
+    "row count": (lambda acc, lat: (acc, lat[:-1]), ["acc.csv:6: column 'arch'", "(5 rows here, 4 there)"]),
+    "not a number": (
+        lambda acc, lat: (acc, _edit(lat, 2, "pixel3", lambda _: "fast")),
+        ["lat.csv:2: column 'pixel3': 'fast' is not a finite number"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_malformed_tables_exit_2_with_one_line(case, small_tables, tmp_path, capsys):
+    edit, expected = CASES[case]
+    acc, lat = edit(small_tables["accuracy"], small_tables["latency"])
+    argv = ["--table", _write(tmp_path / "acc.csv", acc), "--latency", _write(tmp_path / "lat.csv", lat)]
+    assert main(["bench", "nb201", *argv, "--device", "pixel3", "--seeds", "1", "--budget", "3"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("descgraph: error: "), err
+    assert all(text in err for text in expected), err
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--strategy", "reinforc"], "unknown search strategy 'reinforc' (did you mean: reinforce?)"),
+        (["-p", "populaton_size=3"], "unknown parameter 'populaton_size'"),
+        (["-p", "population_size"], "expected KEY=VALUE"),
+        (["--max-latency", "5"], "a latency bound a device (--latency, --device)"),
+        (["--budget", "0"], "--budget 0"),
+    ],
+)
+def test_bad_options_exit_2_with_one_line(shared_data, argv, expected, capsys):
+    table = str(shared_data / "nb201" / "accuracy.csv")
+    assert main(["bench", "nb201", "--table", table, "--seeds", "1", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and expected in err, err

@@ -1,0 +1,175 @@
+"""The NAS-Bench-201 tabular backend on the real tables: the protocol, the strategies' figures, the errors."""
+
+from __future__ import annotations
+
+import collections
+import csv
+import math
+import statistics
+from pathlib import Path
+
+import pytest
+
+from descgraph.desc.nb201 import parse_nb201
+from descgraph.errors import DataError
+from descgraph.nas.discrete import NB201Space
+from descgraph.nas.discrete.tabular import (
+    TabularBenchmark,
+    load_nb201_table,
+    run_seeds,
+    run_tabular_search,
+    summarize_runs,
+)
+
+SEARCH, REPORT = "cifar10_val_12", "cifar10_test_200"
+SEEDS, BUDGET = range(100), 100
+
+
+@pytest.fixture(scope="module")
+def bench(shared_data) -> TabularBenchmark:
+    return TabularBenchmark.load(shared_data / "nb201" / "accuracy.csv", SEARCH, REPORT)
+
+
+def random_pick_moments(search: list[float], report: list[float], n: int) -> tuple[float, float]:
+    """Mean and standard deviation of the report value of the search-metric argmax of n distinct uniform draws.
+
+    max(search) over the draws is v with probability [C(#<=v, n) - C(#<v, n)] / C(N, n); given that, the
+    pick is the first drawn of the architectures at v, each of them equally likely (the ties).
+    """
+    levels = collections.defaultdict(list)
+    for s, r in zip(search, report):
+        levels[s].append(r)
+
+    def p_all_below(m: int) -> float:  # C(m, n) / C(N, n)
+        if m < n:
+            return 0.0
+        return math.exp(math.lgamma(m + 1) - math.lgamma(m - n + 1) - math.lgamma(N + 1) + math.lgamma(N - n + 1))
+
+    N, below, mean, second = len(search), 0, 0.0, 0.0
+    for v in sorted(levels):
+        p = p_all_below(below + len(levels[v])) - p_all_below(below)
+        mean += p * statistics.fmean(levels[v])
+        second += p * statistics.fmean(r * r for r in levels[v])
+        below += len(levels[v])
+    return mean, math.sqrt(second - mean * mean)
+
+
+def test_the_table_is_the_benchmark(bench):
+    table = bench.accuracy
+    assert len(table.rows) == 15_625
+    best = parse_nb201(
+        "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
+    )
+    assert max(table.columns[REPORT]) == table.value(best, REPORT) == 94.3733  # SOURCES.md: rows 6111, 13714
+    assert table.rows[best] == 6111 and table.lines[6111] == 6111 + 2  # the header is line 1, row 0 line 2
+
+
+def test_random_search_lands_on_its_expected_value(bench):
+    mean, sd = random_pick_moments(bench.accuracy.columns[SEARCH], bench.accuracy.columns[REPORT], BUDGET)
+    assert mean == pytest.approx(93.7308, abs=1e-4)
+    runs = run_seeds(bench, "random", SEEDS, BUDGET)
+    assert all(r.queries == BUDGET == r.proposals for r in runs)
+    se = sd / math.sqrt(len(runs))  # the standard error of a mean of 100 independent picks
+    assert abs(summarize_runs(runs)["mean"] - mean) < 3 * se
+
+
+def test_regularized_evolution_beats_the_papers_figure(bench):
+    summary = summarize_runs(run_seeds(bench, "rea", SEEDS, BUDGET))
+    assert summary["queries"] == BUDGET
+    assert summary["mean"] >= 94.0  # NAS-Bench-201 paper, table 5: REA 93.92
+
+
+@pytest.mark.slow
+def test_reinforce_beats_the_papers_figure(bench):
+    summary = summarize_runs(run_seeds(bench, "reinforce", SEEDS, BUDGET))
+    assert summary["mean"] >= 94.0  # NAS-Bench-201 paper, table 5: REINFORCE 93.85
+
+
+@pytest.mark.parametrize("strategy", ["random", "rea", "reinforce"])
+def test_every_pick_meets_the_latency_bound(shared_data, bench, strategy):
+    device, bound = "pixel3", 5.0
+    constrained = TabularBenchmark.load(
+        shared_data / "nb201" / "accuracy.csv", SEARCH, REPORT, shared_data / "nb201" / "latency.csv", device, bound
+    )
+    runs = run_seeds(constrained, strategy, range(20), BUDGET)
+    assert all(r.latency_ms <= bound and r.feasible for r in runs)
+    assert summarize_runs(runs)["feasible"] == 1.0
+    # the bound binds: unconstrained, most picks are slower
+    free = [constrained.latency.value(parse_nb201(r.arch), device) for r in run_seeds(bench, strategy, range(20), 100)]
+    assert sum(ms > bound for ms in free) > 10
+
+
+def test_a_search_queries_only_architectures_within_the_bound(shared_data):
+    bench = TabularBenchmark.load(
+        shared_data / "nb201" / "accuracy.csv", SEARCH, REPORT, shared_data / "nb201" / "latency.csv", "pixel3", 5.0
+    )
+    from descgraph.nas.discrete import get_strategy
+
+    strategy = get_strategy("rea")
+    run_tabular_search(strategy, bench, BUDGET, seed=0)
+    space = NB201Space()
+    assert all(bench.latency.value(space.decode(t.code), "pixel3") <= 5.0 for t in strategy.history)
+
+
+def test_a_bound_nothing_meets_is_an_error(shared_data):
+    bench = TabularBenchmark.load(
+        shared_data / "nb201" / "accuracy.csv", SEARCH, REPORT, shared_data / "nb201" / "latency.csv", "pixel3", 0.003
+    )
+    fastest = min(bench.latency.columns["pixel3"])  # 0.003277 ms
+    with pytest.raises(DataError, match=rf"latency.csv: column 'pixel3': no architecture meets 0.003 ms .*{fastest}"):
+        bench.space()
+
+
+# --- malformed tables ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def rows(shared_data) -> list[list[str]]:
+    with (shared_data / "nb201" / "accuracy.csv").open(newline="") as f:
+        return list(csv.reader(f))[:6]  # the header and five architectures
+
+
+def write(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", newline="") as f:
+        csv.writer(f).writerows(rows)
+    return path
+
+
+def edited(rows, line: int, column: str, value: str) -> list[list[str]]:
+    out = [list(r) for r in rows]
+    out[line - 1][rows[0].index(column)] = value
+    return out
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda r: edited(r, 4, "arch", r[3][1].replace("nor_conv_3x3", "conv_3x3", 1)), "4: column 'arch': node"),
+        (lambda r: edited(r, 3, "arch", "|none~0|+|none~0|none~1|"), "3: column 'arch': expected 3 nodes"),
+        (lambda r: edited(r, 5, SEARCH, "n/a"), f"5: column '{SEARCH}': 'n/a' is not a finite number"),
+        (lambda r: edited(r, 2, REPORT, "nan"), f"2: column '{REPORT}': 'nan' is not a finite number"),
+        (lambda r: edited(r, 1, SEARCH, "val12"), f"1: no column '{SEARCH}'"),
+        (lambda r: [*r[:3], r[3][:2], *r[4:]], "4: column 'cifar10_test_200': missing (the row has 2 fields)"),
+        (lambda r: [*r, r[2]], "7: column 'arch': the architecture of line 3 again"),
+        (lambda r: [], "1: empty file"),
+    ],
+)
+def test_malformed_tables_name_the_file_line_and_column(tmp_path, rows, edit, message):
+    path = write(tmp_path / "acc.csv", edit(rows))
+    with pytest.raises(DataError) as err:
+        load_nb201_table(path, [SEARCH, REPORT])
+    text = str(err.value)
+    assert text.startswith(f"{path}:") and message in text and "\n" not in text
+
+
+def test_a_latency_table_with_other_rows_is_an_error(tmp_path, shared_data, rows):
+    with (shared_data / "nb201" / "latency.csv").open(newline="") as f:
+        latency = list(csv.reader(f))[:5]  # one row fewer
+    acc, lat = write(tmp_path / "acc.csv", rows), write(tmp_path / "lat.csv", latency)
+    with pytest.raises(DataError, match=rf"^{acc}:6: column 'arch': .* has no row in {lat} \(5 rows here, 4 there\)$"):
+        TabularBenchmark.load(acc, SEARCH, REPORT, lat, "pixel3")
+    with pytest.raises(DataError, match=rf"^{lat}:1: no column 'pixel33' \(did you mean: pixel3"):
+        TabularBenchmark.load(acc, SEARCH, REPORT, lat, "pixel33")
+
+
+def test_a_missing_table_is_an_error(tmp_path):
+    with pytest.raises(DataError, match=rf"^{tmp_path}/none.csv: no such file$"):
+        load_nb201_table(tmp_path / "none.csv", [SEARCH])
