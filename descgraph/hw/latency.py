@@ -23,11 +23,7 @@ from torch import nn
 
 @dataclass
 class LatencyStats:
-    """Summary of timed runs, in milliseconds.
-
-    `p25_ms`, the lower quartile, is the figure to compare across runs on a shared machine: interference
-    only ever adds time, so the fast runs are the repeatable ones (the minimum is too much luck).
-    """
+    """Summary of timed runs, in milliseconds (`p25_ms` is the lower quartile, `p90_ms` the 90th percentile)."""
 
     count: int
     mean_ms: float

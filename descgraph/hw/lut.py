@@ -42,12 +42,12 @@ class LutEntry(BaseModel):
     op: str = Field(description="op name ('add' for a sum)")
     params: dict[str, Any] = Field(default_factory=dict, description="the op's params")
     in_shapes: list[list[int]] = Field(description="input shapes without the batch axis")
-    latency_ms: float = Field(description="block minus empty graph, lower quartiles: the block's own work")
+    latency_ms: float = Field(description="block minus empty graph, medians: the block's own work")
     count: int = Field(description="timed runs of the block")
     mean_ms: float = Field(description="mean of the block's runs (runtime overhead included)")
     var_ms2: float = Field(description="variance of the block's runs")
     median_ms: float = Field(description="median of the block's runs")
-    overhead_ms: float = Field(description="lower quartile of an empty graph with the same inputs")
+    overhead_ms: float = Field(description="median of an empty graph with the same inputs")
     macs: int = Field(description="multiply-accumulates of the block (convolutions and linear layers)")
     params_count: int = Field(description="weights of the block")
 
@@ -178,22 +178,22 @@ def _entry(block: Block, timed: LatencyStats, empty: LatencyStats, macs: int, n_
         op=block.op.name if block.op is not None else "add",
         params=dict(block.op.params) if block.op is not None else {},
         in_shapes=[list(s) for s in block.in_shapes],
-        latency_ms=max(0.0, timed.p25_ms - empty.p25_ms),
+        latency_ms=max(0.0, timed.median_ms - empty.median_ms),
         count=timed.count,
         mean_ms=timed.mean_ms,
         var_ms2=timed.std_ms**2,
         median_ms=timed.median_ms,
-        overhead_ms=empty.p25_ms,
+        overhead_ms=empty.median_ms,
         macs=macs,
         params_count=n_params,
     )
 
 
 def measure_run_overhead(input_shape: list[int], batch: int, threads: int, runs: int = 400) -> float:
-    """Cost (lower quartile) of one run of an empty graph reading a network's input: paid once per network."""
+    """Median cost of one run of an empty graph reading a network's input: paid once per network."""
     inputs = (torch.zeros(batch, *input_shape),)
     empty = {"empty": _bound(_session_of(_Empty(), inputs, threads), inputs)}
-    return measure_side_by_side(empty, runs, warmup=20, rounds=1, threads=threads)["empty"].p25_ms
+    return measure_side_by_side(empty, runs, warmup=20, rounds=1, threads=threads)["empty"].median_ms
 
 
 # --- predicting -----------------------------------------------------------------------------------

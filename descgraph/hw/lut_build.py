@@ -78,9 +78,9 @@ def network_runner(desc: ModelDesc, batch: int = 1, threads: int = 1):
 
 
 def measure_desc_latency(desc: ModelDesc, batch: int = 1, threads: int = 1, runs: int = 200) -> float:
-    """onnxruntime latency (ms, lower quartile of `runs`) of a whole network, as the tables measure blocks."""
+    """Median onnxruntime latency (ms) of a whole network, as the tables measure blocks."""
     runner = {"net": network_runner(desc, batch, threads)}
-    return measure_side_by_side(runner, runs, warmup=20, rounds=1, threads=threads)["net"].p25_ms
+    return measure_side_by_side(runner, runs, warmup=20, rounds=1, threads=threads)["net"].median_ms
 
 
 def table_conf(table: LatencyTable) -> Conf:
@@ -113,7 +113,7 @@ def evaluate_table(
         {
             "hash": desc.hash()[:12],
             "predicted_ms": round(predict_latency(table, desc), 4),
-            "measured_ms": round(stats[str(i)].p25_ms, 4),
+            "measured_ms": round(stats[str(i)].median_ms, 4),
         }
         for i, desc in enumerate(descs)
     ]

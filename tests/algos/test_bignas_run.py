@@ -131,3 +131,29 @@ def test_run_killed_mid_training_resumes_to_the_same_summary(tmp_path):
     a = json.loads((alone / "summary.json").read_text())
     b = json.loads((killed / "summary.json").read_text())
     assert _comparable(a) == _comparable(b)
+
+
+@pytest.mark.slow
+def test_a_device_budget_in_lookup_table_latency(tmp_path, capsys):
+    from descgraph.conf import load_conf, resolve_conf_path
+    from descgraph.desc.elastic import apply_config, elastic_space, largest_config, smallest_config
+    from descgraph.hw.lut import load_table, predict_latency
+    from descgraph.hw.lut_space import get_lut_space
+
+    lut = tmp_path / "lut.yaml"
+    assert main(["lut", "build", "bignas_toy", "-o", str(lut), "--runs", "20", "--json"]) == 0
+    capsys.readouterr()
+    table, supernet = load_table(lut), get_lut_space(load_conf([resolve_conf_path("bignas_toy")])).supernet()
+    space = elastic_space(supernet)
+    low, high = (
+        predict_latency(table, apply_config(supernet, c)) for c in (smallest_config(space), largest_config(space))
+    )
+    budget = round(low + 0.3 * (high - low), 5)  # between the smallest and the largest child
+    devices = f"[{{name: cpu, constraints: {{lut_latency: {budget}}}}}]"
+    argv = ["run", "bignas_toy", f"hw.lut={lut}", f"nas.search.multi_objective.devices={devices}"]
+    assert main([*argv, "--expdir", str(tmp_path / "exp"), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    cpu = summary["devices"]["cpu"]
+    assert cpu["budget"] == {"lut_latency": budget} and cpu["cost"]["lut_latency"] <= budget
+    child = load_desc(tmp_path / "exp" / "final" / "cpu" / "model_desc.yaml")
+    assert predict_latency(table, child) == pytest.approx(cpu["cost"]["lut_latency"], rel=1e-6)
