@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -96,18 +98,31 @@ def dump_desc(desc: BaseModel, fmt: str = "yaml") -> str:
     raise DescError(f"unknown format {fmt!r} (use yaml or json)")
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write a file through a temp file and a rename, so a crash never leaves it half written."""
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
+    """Open a temp file beside `path` for writing; on success it is flushed to disk and renamed onto `path`.
+
+    A crash, or an error inside the block, leaves `path` as it was (the temp file is removed), so no reader
+    ever sees a half-written file. The folder is created when missing.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
+        with os.fdopen(fd, mode) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())  # the rename must never publish bytes still in the page cache
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write a text file atomically (see `atomic_open`)."""
+    with atomic_open(path, "w") as f:
+        f.write(text)
 
 
 def save_desc(desc: BaseModel, path: str | os.PathLike) -> None:

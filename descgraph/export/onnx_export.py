@@ -10,10 +10,8 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import tempfile
 import warnings
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,6 +19,7 @@ import torch
 from torch import nn
 
 from descgraph.desc import ModelDesc, dump_desc
+from descgraph.desc.io import atomic_open
 from descgraph.errors import ExportError
 
 OPSET = 17
@@ -176,7 +175,8 @@ def export_onnx(
         weights file.
     """
     exported = export_desc(desc, weights, opset=opset, verify=verify, atol=atol, seed=seed)
-    _atomic_write_bytes(Path(output), exported.data)
+    with atomic_open(output, "wb") as f:
+        f.write(exported.data)
     exported.report.path = str(output)
     return exported.report
 
@@ -236,17 +236,3 @@ def _locate_failure(net: InferenceNet, example: torch.Tensor) -> ExportError | N
         except ExportError as e:
             return ExportError(f"{path}: op {op_desc.name!r} cannot be exported to ONNX ({e})")
     return None
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

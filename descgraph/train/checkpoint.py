@@ -5,13 +5,12 @@ from __future__ import annotations
 import os
 import pickle
 import re
-import tempfile
 import zipfile
-from pathlib import Path
 from typing import Any
 
 import torch
 
+from descgraph.desc.io import atomic_open
 from descgraph.errors import DescgraphError
 
 
@@ -26,18 +25,8 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
         path: the checkpoint file; its folder is created when missing.
         state: tensors and plain containers (what `torch.load(weights_only=True)` accepts).
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())  # the rename must never publish bytes still in the page cache
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "wb") as f:
+        torch.save(state, f)
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
