@@ -24,7 +24,7 @@ from descgraph.desc import ModelDesc, OpDesc
 from descgraph.desc.io import parse_desc, read_data, save_desc
 from descgraph.errors import DescgraphError
 from descgraph.hw.latency import LatencyStats, measure_side_by_side, ort_session, session_runner
-from descgraph.hw.sites import op_sites, sum_sites
+from descgraph.hw.sites import node_sites, op_sites, sum_sites
 
 TABLE_SCHEMA_VERSION = 1
 
@@ -39,8 +39,10 @@ class LutEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: str = Field(description="'op' for an op of the description, 'add' for a node's sum of two tensors")
-    op: str = Field(description="op name ('add' for a sum)")
+    op: str = Field(description="op name ('add' for a sum, 'multi_op' for a node's two edges and their sum)")
     params: dict[str, Any] = Field(default_factory=dict, description="the op's params")
+    children: list[dict[str, Any]] = Field(default_factory=list, description="a node's edge ops (name and params)")
+    children_ins: list[list[int]] = Field(default_factory=list, description="which input each edge op reads")
     in_shapes: list[list[int]] = Field(description="input shapes without the batch axis")
     latency_ms: float = Field(description="block minus empty graph, medians: the block's own work")
     count: int = Field(description="timed runs of the block")
@@ -67,15 +69,25 @@ class LatencyTable(BaseModel):
     entries: dict[str, LutEntry] = Field(default_factory=dict, description="entries by key")
 
 
-def entry_key(kind: str, op: str, params: dict[str, Any], in_shapes: Iterable[Iterable[int]]) -> str:
-    """The key of a block: kind, op, canonical params and input shapes."""
+def entry_key(kind: str, op: str, params: dict[str, Any], in_shapes: Iterable[Iterable[int]], children=()) -> str:
+    """The key of a block: kind, op, canonical params, input shapes, and the children of a composite op."""
     shapes = [list(s) for s in in_shapes]
-    return json.dumps([kind, op, params, shapes], sort_keys=True, separators=(",", ":"))
+    data = [kind, op, params, shapes] + ([list(children)] if children else [])
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+
+def _children(op: OpDesc) -> list:
+    return [[c.name, c.params, ins] for c, ins in zip(op.children, op.children_ins or [[]] * len(op.children))]
+
+
+def op_key(op: OpDesc, in_shapes: Iterable[Iterable[int]]) -> str:
+    """The key of an op (with its children, for a node's `multi_op`) on input shapes."""
+    return entry_key("op", op.name, op.params, in_shapes, _children(op))
 
 
 def site_key(site) -> str:
-    """The key of an OpSite of a description."""
-    return entry_key("op", site.op.name, site.op.params, site.in_shapes)
+    """The key of an OpSite or NodeSite of a description."""
+    return op_key(site.op, site.in_shapes)
 
 
 def sum_key(shape: Iterable[int]) -> str:
@@ -140,8 +152,7 @@ class Block:
     in_shapes: tuple[tuple[int, ...], ...]
 
     def key(self) -> str:
-        name, params = (self.op.name, self.op.params) if self.op is not None else ("add", {})
-        return entry_key(self.kind, name, params, self.in_shapes)
+        return op_key(self.op, self.in_shapes) if self.op is not None else entry_key("add", "add", {}, self.in_shapes)
 
     def module(self) -> nn.Module:
         from descgraph import ops
@@ -177,6 +188,8 @@ def _entry(block: Block, timed: LatencyStats, empty: LatencyStats, macs: int, n_
         kind=block.kind,
         op=block.op.name if block.op is not None else "add",
         params=dict(block.op.params) if block.op is not None else {},
+        children=[{"name": c.name, "params": dict(c.params)} for c in block.op.children] if block.op else [],
+        children_ins=[list(ins) for ins in block.op.children_ins] if block.op else [],
         in_shapes=[list(s) for s in block.in_shapes],
         latency_ms=max(0.0, timed.median_ms - empty.median_ms),
         count=timed.count,
@@ -197,25 +210,28 @@ def measure_run_overhead(input_shape: list[int], batch: int, threads: int, runs:
 
 
 # --- predicting -----------------------------------------------------------------------------------
-def required_keys(desc: ModelDesc) -> list[str]:
-    """The keys a description needs, one per op and one per addition (repeated as often as they run)."""
-    keys = [site_key(s) for s in op_sites(desc)]
-    for s in sum_sites(desc):
-        keys += [sum_key(s.shape)] * (s.terms - 1)
-    return keys
-
-
 def predict_latency(table: LatencyTable, desc: ModelDesc) -> float:
-    """Predicted latency (ms) of `desc`: its blocks, its additions, and one run overhead.
+    """Predicted latency (ms) of `desc`: its nodes and other blocks, and one run overhead.
+
+    A node of two edges is priced as one block when the table has it (its sum fused, its layout kept);
+    otherwise its edges and its addition are priced apart.
 
     Raises:
         LutError: the table has no entry for some block, named with its path.
     """
-    total = table.run_overhead_ms
+    total, covered = table.run_overhead_ms, set()
+    for node in node_sites(desc):
+        entry = table.entries.get(site_key(node))
+        if entry is not None:
+            total += entry.latency_ms
+            covered.update((node.path, *node.edge_paths))
     for site in op_sites(desc):
-        total += _lookup(table, site_key(site), f"{site.path} ({site.op.name} on {list(map(list, site.in_shapes))})")
+        if site.path not in covered:
+            where = f"{site.path} ({site.op.name} on {list(map(list, site.in_shapes))})"
+            total += _lookup(table, site_key(site), where)
     for s in sum_sites(desc):
-        total += (s.terms - 1) * _lookup(table, sum_key(s.shape), f"{s.path} (sum of {s.terms} x {list(s.shape)})")
+        if s.path not in covered:
+            total += (s.terms - 1) * _lookup(table, sum_key(s.shape), f"{s.path} (sum of {s.terms} x {list(s.shape)})")
     return total
 
 

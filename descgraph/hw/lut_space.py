@@ -9,9 +9,11 @@ supernet) registers its own `LutSpace` under its builder's name.
 
 from __future__ import annotations
 
+import itertools
+
 from descgraph._registry import Registry
 from descgraph.conf import Conf
-from descgraph.desc import ModelDesc
+from descgraph.desc import ModelDesc, OpDesc
 from descgraph.hw.lut import Block
 
 LUT_SPACES: Registry[type[LutSpace]] = Registry("lookup-table space")
@@ -55,17 +57,35 @@ class LutSpace:
     def blocks(self) -> list[Block]:
         """Every distinct block a final network of the space can hold, in model order."""
         from descgraph.hw.sites import op_sites, sum_sites
-        from descgraph.nas.finalizers import plain_op
 
         supernet, found = self.supernet(), {}
         for site in op_sites(supernet):
-            for op in [plain_op(c) for c in site.op.children if c.name != "none"] or [site.op]:
+            for op in _candidates(site.op):
                 block = Block("op", op, site.in_shapes)
                 found.setdefault(block.key(), block)
         for s in sum_sites(supernet):
             block = Block("add", None, (s.shape, s.shape))
             found.setdefault(block.key(), block)
+        for block in self.node_blocks(supernet):
+            found.setdefault(block.key(), block)
         return list(found.values())
+
+    def node_blocks(self, supernet: ModelDesc) -> list[Block]:
+        """Every node of two edges a final network can hold: each pair of a node's edges, each pair of candidates."""
+        from descgraph.hw.sites import node_op
+
+        if self.conf.nas.search.model_desc.max_final_edges != 2:
+            return []
+        blocks = {}
+        for cell in supernet.cell_descs:
+            for node in cell.nodes:
+                edges = [(e, tuple(cell.state_shape(e.input_ids[0]))) for e in node.edges if len(e.input_ids) == 1]
+                for (a, shape_a), (b, shape_b) in itertools.combinations(edges, 2):
+                    for op_a, op_b in itertools.product(_candidates(a.op_desc), _candidates(b.op_desc)):
+                        op, shapes = node_op([(op_a, shape_a, a.input_ids[0]), (op_b, shape_b, b.input_ids[0])])
+                        block = Block("op", op, shapes)
+                        blocks.setdefault(block.key(), block)
+        return list(blocks.values())
 
     def sample(self, seed: int) -> ModelDesc:
         """A uniformly drawn final network: the random finalizer applied to the supernet."""
@@ -82,6 +102,13 @@ class LutSpace:
 
 
 register_lut_space("default")(LutSpace)
+
+
+def _candidates(op: OpDesc) -> list[OpDesc]:
+    """The final-network ops an edge can become: its children other than `none` (plain), or itself."""
+    from descgraph.nas.finalizers import plain_op
+
+    return [plain_op(c) for c in op.children if c.name != "none"] or [op]
 
 
 def get_lut_space(conf: Conf) -> LutSpace:

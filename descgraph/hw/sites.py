@@ -7,6 +7,7 @@ table needs no torch. Aux towers are left out: they do not run at inference.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from descgraph.desc import ModelDesc, OpDesc, Shape
@@ -28,6 +29,52 @@ class SumSite:
     path: str
     shape: tuple[int, ...]
     terms: int
+
+
+@dataclass(frozen=True)
+class NodeSite:
+    """A node of two single-input edges, as one block: a `multi_op` summing the two edge ops.
+
+    onnxruntime fuses a node's sum into one of its convolutions and keeps the layout between them, so a
+    node costs less than its two edges and an addition timed apart; `edge_paths` are the sites it covers.
+    """
+
+    path: str
+    op: OpDesc
+    in_shapes: tuple[tuple[int, ...], ...]
+    edge_paths: tuple[str, ...]
+
+
+def node_op(edges: list[tuple[OpDesc, tuple[int, ...], int]]) -> tuple[OpDesc, tuple[tuple[int, ...], ...]]:
+    """The canonical `multi_op` summing edges given as (op, input shape, input state), and its input shapes.
+
+    A sum does not depend on the order of its terms, so the edges are sorted: equal nodes share one key.
+    """
+    edges = sorted(edges, key=lambda e: (e[0].name, json.dumps(e[0].params, sort_keys=True), e[1], e[2]))
+    states = sorted({state for _, _, state in edges}, key=[state for _, _, state in edges].index)
+    shapes = tuple(next(shape for _, shape, st in edges if st == state) for state in states)
+    op = OpDesc(
+        name="multi_op",
+        params={"reduce": "sum", "in_len": len(states)},
+        in_len=len(states),
+        children=[o for o, _, _ in edges],
+        children_ins=[[states.index(state)] for _, _, state in edges],
+    )
+    return op, shapes
+
+
+def node_sites(desc: ModelDesc) -> list[NodeSite]:
+    """Every node whose edges are exactly two ops of one input each, as a NodeSite."""
+    sites = []
+    for i, cell in enumerate(desc.cell_descs):
+        for j, node in enumerate(cell.nodes):
+            if len(node.edges) != 2 or any(len(e.input_ids) != 1 or e.op_desc.children for e in node.edges):
+                continue
+            edges = [(e.op_desc, _t(cell.state_shape(e.input_ids[0])), e.input_ids[0]) for e in node.edges]
+            op, shapes = node_op(edges)
+            paths = tuple(f"cell_descs[{i}].nodes[{j}].edges[{k}].op_desc" for k in range(2))
+            sites.append(NodeSite(f"cell_descs[{i}].nodes[{j}]", op, shapes, paths))
+    return sites
 
 
 def _t(shape: Shape) -> tuple[int, ...]:

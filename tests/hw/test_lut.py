@@ -10,14 +10,14 @@ import yaml
 from descgraph.cli import main
 from descgraph.conf import load_conf, resolve_conf_path
 from descgraph.conf.schema import HwConf
-from descgraph.desc import save_desc
+from descgraph.desc import OpDesc, save_desc
 from descgraph.errors import DescgraphError
 from descgraph.hw import cost_model_from_conf, get_cost_model
 from descgraph.hw import lut_build as lut_build_module
 from descgraph.hw.lut import LutError, load_table, predict_latency, save_table, site_key, sum_key
 from descgraph.hw.lut_build import build_table
 from descgraph.hw.lut_space import get_lut_space
-from descgraph.hw.sites import op_sites, sum_sites
+from descgraph.hw.sites import node_op, node_sites, op_sites, sum_sites
 
 TOY = ["nas.eval.model_desc.n_cells=3", "nas.eval.model_desc.n_reductions=1", "nas.eval.model_desc.cell.n_nodes=2"]
 
@@ -39,12 +39,18 @@ def test_table_holds_every_block_of_the_space_once(toy_conf, toy_table):
     space = get_lut_space(toy_conf)
     assert sorted(table.entries) == sorted({b.key() for b in space.blocks()})
     ops = {e.op for e in table.entries.values()}
-    # the 7 DARTS candidates other than none, both cell stems, stem, concat, pool, classifier, addition
+    # the 7 DARTS candidates other than none, both cell stems, stem, concat, pool, classifier, addition, nodes
     assert ops == {
         "max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3",
         "dil_conv_5x5", "prepr_normal", "prepr_reduce", "stem_conv3x3", "concate_channels",
-        "pool_adaptive_avg2d", "linear", "add",
+        "pool_adaptive_avg2d", "linear", "add", "multi_op",
     }  # fmt: skip
+    nodes = [e for e in table.entries.values() if e.op == "multi_op"]
+    # the toy's 2-node cells: a regular cell's node 1 picks 2 of 3 same-shaped inputs: 28 unordered op pairs;
+    # the reduction cell's node 0 reads both stems (stride 2), its node 1 a stem and node 0 or both stems
+    assert all(len(e.children) == 2 and e.params == {"reduce": "sum", "in_len": len(e.in_shapes)} for e in nodes)
+    regular = {json.dumps(e.children, sort_keys=True) for e in nodes if e.in_shapes == [[8, 32, 32], [8, 32, 32]]}
+    assert len(regular) == 7 * 8 // 2
     assert all(e.count == 4 and e.latency_ms >= 0 and e.overhead_ms > 0 for e in table.entries.values())
     sep = next(e for e in table.entries.values() if e.op == "sep_conv_3x3" and e.in_shapes == [[8, 32, 32]])
     # two (depthwise 3x3 + pointwise 1x1) convs on 8 channels at 32x32: 2 * 1024 * (8 * 9 + 8 * 8) multiply-adds;
@@ -57,16 +63,34 @@ def test_prediction_is_the_sum_of_entries(toy_conf, toy_table):
     space = get_lut_space(toy_conf)
     for seed in range(5):
         desc = space.sample(seed)
-        expected = table.run_overhead_ms + sum(table.entries[site_key(s)].latency_ms for s in op_sites(desc))
-        expected += sum((s.terms - 1) * table.entries[sum_key(s.shape)].latency_ms for s in sum_sites(desc))
+        nodes = node_sites(desc)
+        assert len(nodes) == sum(len(c.nodes) for c in desc.cell_descs)  # every final node has two edges
+        edges = {p for n in nodes for p in n.edge_paths}
+        expected = table.run_overhead_ms + sum(table.entries[site_key(n)].latency_ms for n in nodes)
+        expected += sum(table.entries[site_key(s)].latency_ms for s in op_sites(desc) if s.path not in edges)
         assert predict_latency(table, desc) == pytest.approx(expected)
+        # without node entries, edges and additions are priced apart
+        plain = table.model_copy(update={"entries": {k: e for k, e in table.entries.items() if e.op != "multi_op"}})
+        expected = plain.run_overhead_ms + sum(plain.entries[site_key(s)].latency_ms for s in op_sites(desc))
+        expected += sum((s.terms - 1) * plain.entries[sum_key(s.shape)].latency_ms for s in sum_sites(desc))
+        assert predict_latency(plain, desc) == pytest.approx(expected)
+
+
+def test_a_node_key_does_not_depend_on_the_order_of_its_edges():
+    sep = OpDesc(name="sep_conv_3x3", params={"ch_in": 8, "ch_out": 8})
+    pool = OpDesc(name="max_pool_3x3", params={"ch_in": 8, "ch_out": 8, "stride": 2})
+    a = node_op([(sep, (8, 4, 4), 3), (pool, (8, 8, 8), 0)])
+    b = node_op([(pool, (8, 8, 8), 0), (sep, (8, 4, 4), 3)])
+    assert a == b and a[1] == ((8, 8, 8), (8, 4, 4)) and a[0].children_ins == [[0], [1]]
+    same_input = node_op([(sep, (8, 4, 4), 2), (sep, (8, 4, 4), 2)])
+    assert same_input[1] == ((8, 4, 4),) and same_input[0].children_ins == [[0], [0]]
 
 
 def test_a_block_not_in_the_table_is_named(toy_conf, toy_table):
     table = load_table(toy_table)
     desc = get_lut_space(toy_conf).sample(0)
     edge = desc.cell_descs[0].nodes[0].edges[0]
-    edge.op_desc.name = "sep_conv_7x7"
+    edge.op_desc.name = "sep_conv_7x7"  # neither its node nor the op alone is in the table
     with pytest.raises(LutError, match=r"cell_descs\[0\]\.nodes\[0\]\.edges\[0\]\.op_desc \(sep_conv_7x7 on"):
         predict_latency(table, desc)
 
