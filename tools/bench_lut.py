@@ -21,24 +21,11 @@ from pathlib import Path
 import numpy as np
 
 
-def agreement(predicted: np.ndarray, measured: np.ndarray) -> dict:
-    """Kendall's tau, share within +-10 %, mean absolute and mean signed % error of `predicted`."""
-    from scipy.stats import kendalltau
-
-    err = (predicted - measured) / measured
-    return {
-        "kendall_tau": round(float(kendalltau(predicted, measured).statistic), 4),
-        "within_10pct": round(float(np.mean(np.abs(err) <= 0.10)), 4),
-        "mean_abs_pct_error": round(float(np.mean(np.abs(err)) * 100), 3),
-        "mean_pct_error": round(float(np.mean(err) * 100), 3),
-    }
-
-
 def main() -> None:
     from descgraph.cli._common import load_confs
     from descgraph.hw.latency import environment, measure_side_by_side
     from descgraph.hw.lut import load_table, predict_latency
-    from descgraph.hw.lut_build import build_table, network_runner, table_conf
+    from descgraph.hw.lut_build import agreement, build_table, network_runner, table_conf
     from descgraph.hw.lut_space import get_lut_space
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -160,6 +160,34 @@ class Block:
         return ops.create(self.op, affine=True) if self.op is not None else _Add()
 
 
+def block_runners(
+    blocks: list[Block], batch: int = 1, threads: int = 1, prefix: str = ""
+) -> tuple[dict[str, Callable[[], Any]], list[tuple[Block, tuple[int, int]]]]:
+    """A runner for each block and for an empty graph with its inputs (`<prefix><i>/block`, `.../empty`).
+
+    Returns the runners and, per block, the block with its (MACs, weights).
+    """
+    gen = torch.Generator().manual_seed(0)
+    prepared, runners = [], {}
+    for i, block in enumerate(blocks):
+        module = block.module().eval()
+        inputs = tuple(torch.randn(batch, *s, generator=gen) for s in block.in_shapes)
+        runners[f"{prefix}{i}/block"] = _bound(_session_of(module, inputs, threads), inputs)
+        runners[f"{prefix}{i}/empty"] = _bound(_session_of(_Empty(), inputs, threads), inputs)
+        prepared.append((block, count_module(module, inputs)))
+    return runners, prepared
+
+
+def entries_from(
+    prepared: list[tuple[Block, tuple[int, int]]], stats: dict[str, LatencyStats], prefix: str = ""
+) -> dict[str, LutEntry]:
+    """The entries of blocks prepared by `block_runners`, from the timings of their runners."""
+    return {
+        block.key(): _entry(block, stats[f"{prefix}{i}/block"], stats[f"{prefix}{i}/empty"], macs, n_params)
+        for i, (block, (macs, n_params)) in enumerate(prepared)
+    }
+
+
 def measure_blocks(
     blocks: list[Block], batch: int = 1, threads: int = 1, runs: int = 200, rounds: int = 10, warmup: int = 20
 ) -> dict[str, LutEntry]:
@@ -168,19 +196,18 @@ def measure_blocks(
     Every block and every empty graph runs `runs / rounds` times per round, so a slow spell of the
     machine falls on all of them alike instead of on the few measured while it lasted.
     """
-    gen = torch.Generator().manual_seed(0)
-    prepared, candidates = [], {}
-    for i, block in enumerate(blocks):
-        module = block.module().eval()
-        inputs = tuple(torch.randn(batch, *s, generator=gen) for s in block.in_shapes)
-        candidates[f"{i}/block"] = _bound(_session_of(module, inputs, threads), inputs)
-        candidates[f"{i}/empty"] = _bound(_session_of(_Empty(), inputs, threads), inputs)
-        prepared.append((block, count_module(module, inputs)))
-    stats = measure_side_by_side(candidates, runs, warmup, rounds, threads)
-    return {
-        block.key(): _entry(block, stats[f"{i}/block"], stats[f"{i}/empty"], macs, n_params)
-        for i, (block, (macs, n_params)) in enumerate(prepared)
-    }
+    runners, prepared = block_runners(blocks, batch, threads)
+    return entries_from(prepared, measure_side_by_side(runners, runs, warmup, rounds, threads))
+
+
+def entry_block(entry: LutEntry) -> Block:
+    """The block an entry was measured on, to time it again."""
+    if entry.kind == "add":
+        return Block("add", None, tuple(tuple(s) for s in entry.in_shapes))
+    children = [OpDesc(name=c["name"], params=c["params"]) for c in entry.children]
+    in_len = len(entry.in_shapes) if children else 1
+    op = OpDesc(name=entry.op, params=entry.params, in_len=in_len, children=children, children_ins=entry.children_ins)
+    return Block(entry.kind, op, tuple(tuple(s) for s in entry.in_shapes))
 
 
 def _entry(block: Block, timed: LatencyStats, empty: LatencyStats, macs: int, n_params: int) -> LutEntry:

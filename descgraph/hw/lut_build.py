@@ -13,7 +13,17 @@ from tqdm import tqdm
 from descgraph.conf import Conf, dump_conf
 from descgraph.desc import ModelDesc
 from descgraph.hw.latency import environment, measure_side_by_side, ort_session, session_runner
-from descgraph.hw.lut import LatencyTable, LutError, load_table, measure_blocks, measure_run_overhead, predict_latency
+from descgraph.hw.lut import (
+    LatencyTable,
+    LutError,
+    block_runners,
+    entries_from,
+    entry_block,
+    load_table,
+    measure_blocks,
+    measure_run_overhead,
+    predict_latency,
+)
 from descgraph.hw.lut_space import get_lut_space
 
 log = logging.getLogger("descgraph")
@@ -93,41 +103,62 @@ def table_conf(table: LatencyTable) -> Conf:
     return ConfSchema.model_validate(yaml_safe_load(table.conf, "table conf"))
 
 
+PROBES = 16  # table entries timed again beside the networks, to tell how the machine's speed moved
+
+
 def evaluate_table(
     table: LatencyTable, samples: int = 50, seed: int = 0, runs: int = 200, progress: bool | None = None
 ) -> dict[str, Any]:
     """Predicted against measured latency on `samples` random networks of the table's space.
 
+    The slowest `PROBES` blocks of the table are timed again, round-robin with the networks: the median
+    of their new latency over the table's is how much faster or slower the machine runs now than when
+    the table was built (a shared machine drifts by several percent within minutes). Figures "at the
+    current speed" scale the predictions by it.
+
     Returns:
         kendall_tau, within_10pct (share of predictions within +-10 % of the measurement),
-        mean_abs_pct_error, and each network's hash, prediction and measurement.
+        mean_abs_pct_error, mean_pct_error, speed_vs_table and the same errors at the current speed,
+        and each network's hash, prediction and measurement.
     """
-    from scipy.stats import kendalltau
-
     space = get_lut_space(table_conf(table))
     descs = [space.sample(seed + i) for i in range(samples)]
     bar = tqdm(descs, desc="lut eval: export", disable=None if progress is None else not progress, leave=False)
     runners = {str(i): network_runner(desc, table.batch, table.threads) for i, desc in enumerate(bar)}
-    stats = measure_side_by_side(runners, runs, warmup=20, rounds=10, threads=table.threads)
+    probe_entries = sorted((e for e in table.entries.values() if e.kind == "op"), key=lambda e: -e.latency_ms)
+    probe_runners, prepared = block_runners(
+        [entry_block(e) for e in probe_entries[:PROBES]], table.batch, table.threads, prefix="probe"
+    )
+    stats = measure_side_by_side({**runners, **probe_runners}, runs, warmup=20, rounds=10, threads=table.threads)
+    again = entries_from(prepared, stats, prefix="probe")
+    speed = float(np.median([again[k].latency_ms / table.entries[k].latency_ms for k in again]))
+    pred = np.array([predict_latency(table, desc) for desc in descs])
+    meas = np.array([stats[str(i)].median_ms for i in range(samples)])
     rows = [
-        {
-            "hash": desc.hash()[:12],
-            "predicted_ms": round(predict_latency(table, desc), 4),
-            "measured_ms": round(stats[str(i)].median_ms, 4),
-        }
-        for i, desc in enumerate(descs)
+        {"hash": d.hash()[:12], "predicted_ms": round(float(p), 4), "measured_ms": round(float(m), 4)}
+        for d, p, m in zip(descs, pred, meas)
     ]
-    pred = np.array([r["predicted_ms"] for r in rows])
-    meas = np.array([r["measured_ms"] for r in rows])
-    err = (pred - meas) / meas
+    now = agreement(pred * speed, meas)
     return {
         "samples": samples,
-        "kendall_tau": round(float(kendalltau(pred, meas).statistic), 4),
-        "within_10pct": round(float(np.mean(np.abs(err) <= 0.10)), 4),
-        "mean_abs_pct_error": round(float(np.mean(np.abs(err)) * 100), 3),
-        "mean_pct_error": round(float(np.mean(err) * 100), 3),
+        **agreement(pred, meas),
+        "speed_vs_table": round(speed, 4),
+        **{f"{k}_at_current_speed": v for k, v in now.items() if k != "kendall_tau"},
         "measured_ms_range": [round(float(meas.min()), 4), round(float(meas.max()), 4)],
         "threads": table.threads,
         "batch": table.batch,
         "networks": rows,
+    }
+
+
+def agreement(pred: np.ndarray, meas: np.ndarray) -> dict[str, float]:
+    """Kendall's tau, share within +-10 %, mean absolute and mean signed % error of `pred` against `meas`."""
+    from scipy.stats import kendalltau
+
+    err = (pred - meas) / meas
+    return {
+        "kendall_tau": round(float(kendalltau(pred, meas).statistic), 4),
+        "within_10pct": round(float(np.mean(np.abs(err) <= 0.10)), 4),
+        "mean_abs_pct_error": round(float(np.mean(np.abs(err)) * 100), 3),
+        "mean_pct_error": round(float(np.mean(err) * 100), 3),
     }

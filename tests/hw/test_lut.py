@@ -14,7 +14,7 @@ from descgraph.desc import OpDesc, save_desc
 from descgraph.errors import DescgraphError
 from descgraph.hw import cost_model_from_conf, get_cost_model
 from descgraph.hw import lut_build as lut_build_module
-from descgraph.hw.lut import LutError, load_table, predict_latency, save_table, site_key, sum_key
+from descgraph.hw.lut import LutError, entry_block, load_table, predict_latency, save_table, site_key, sum_key
 from descgraph.hw.lut_build import build_table
 from descgraph.hw.lut_space import get_lut_space
 from descgraph.hw.sites import node_op, node_sites, op_sites, sum_sites
@@ -74,6 +74,11 @@ def test_prediction_is_the_sum_of_entries(toy_conf, toy_table):
         expected = plain.run_overhead_ms + sum(plain.entries[site_key(s)].latency_ms for s in op_sites(desc))
         expected += sum((s.terms - 1) * plain.entries[sum_key(s.shape)].latency_ms for s in sum_sites(desc))
         assert predict_latency(plain, desc) == pytest.approx(expected)
+
+
+def test_every_entry_names_the_block_it_was_measured_on(toy_table):
+    table = load_table(toy_table)
+    assert all(entry_block(e).key() == key for key, e in table.entries.items())
 
 
 def test_a_node_key_does_not_depend_on_the_order_of_its_edges():
@@ -144,6 +149,7 @@ def test_cli_lut_predict_and_eval(toy_conf, toy_table, tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["samples"] == len(out["networks"]) == 4 and -1 <= out["kendall_tau"] <= 1
     assert 0 <= out["within_10pct"] <= 1 and out["mean_abs_pct_error"] >= 0
+    assert out["speed_vs_table"] > 0 and 0 <= out["within_10pct_at_current_speed"] <= 1
 
 
 def test_cli_lut_build(tmp_path, capsys):
