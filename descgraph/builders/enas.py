@@ -95,22 +95,8 @@ class EnasMicroBuilder(ModelDescBuilder):
     ) -> CellDesc:
         """A cell whose stems bring both inputs to C channels at the cell's size (halved in a reduction)."""
         target = [ch, *_halved(in_shapes[-1], 1 if cell_type == CellType.REDUCTION else 0)[1:]]
-        stem_shapes = [list(target), list(target)]
-        nodes, concat = self.build_nodes(index, cell_type, stem_shapes, ch)
-        node_shapes = [list(target) for _ in nodes]
-        post_op, out_shape = self.build_cell_post_op(stem_shapes, node_shapes, concat)
-        return CellDesc(
-            id=index,
-            cell_type=cell_type,
-            stems=[_adapt(shape, target) for shape in in_shapes],
-            stem_shapes=stem_shapes,
-            nodes=nodes,
-            node_shapes=node_shapes,
-            post_op=post_op,
-            out_shape=out_shape,
-            concat=concat,
-            trainables_from=trainables_from,
-        )
+        stems = [_adapt(shape, target) for shape in in_shapes]
+        return self.assemble_cell(index, cell_type, stems, [list(target), list(target)], target, ch, trainables_from)
 
     def build_nodes(
         self, index: int, cell_type: CellType, stem_shapes: list[Shape], ch: int

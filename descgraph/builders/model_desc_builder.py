@@ -116,6 +116,19 @@ class ModelDescBuilder:
         stems, stem_shapes = self.build_cell_stems(in_shapes, ch)
         is_reduction = cell_type == CellType.REDUCTION
         node_shape = _strided(stem_shapes[-1], 2 if is_reduction else 1)
+        return self.assemble_cell(index, cell_type, stems, stem_shapes, node_shape, ch, trainables_from)
+
+    def assemble_cell(
+        self,
+        index: int,
+        cell_type: CellType,
+        stems: list[OpDesc],
+        stem_shapes: list[Shape],
+        node_shape: Shape,
+        ch: int,
+        trainables_from: int,
+    ) -> CellDesc:
+        """The cell of these stems: its nodes (all of `node_shape`) and the post op over the concat states."""
         nodes, concat = self.build_nodes(index, cell_type, stem_shapes, ch)
         node_shapes = [list(node_shape) for _ in nodes]
         post_op, out_shape = self.build_cell_post_op(stem_shapes, node_shapes, concat)
