@@ -48,6 +48,7 @@ class ElasticConv2d(nn.Conv2d):
         super().__init__(ch_in, ch_out, kernel, stride, padding=kernel // 2, groups=groups, bias=bias)
         self.depthwise = depthwise
         self.active_out, self.active_kernel = ch_out, kernel
+        self._windows: dict[tuple, tuple] = {}  # (ch_in, out, kernel, weight geometry) -> window, padding, groups
 
     def sliced(self, ch_in: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Weight and bias at `ch_in` input channels, the active width and kernel (the parameters when full)."""
@@ -59,11 +60,33 @@ class ElasticConv2d(nn.Conv2d):
             weight = weight[:, :ch_in]
         return _crop(weight, self.active_kernel), bias
 
+    def _window(self, ch_in: int) -> tuple:
+        """The weight's and bias's indices at `ch_in` (None: the whole tensor), the padding and the groups."""
+        ch_out = ch_in if self.depthwise else self.active_out
+        start, k = (self.kernel_size[0] - self.active_kernel) // 2, self.active_kernel
+        full_out, full_in = ch_out == self.out_channels, self.depthwise or ch_in == self.in_channels
+        weight = None
+        if not (full_out and full_in and start == 0):
+            w = self.weight
+            stride = w.stride()
+            size = (ch_out, w.shape[1] if self.depthwise else ch_in, k, k)
+            weight = (size, stride, w.storage_offset() + start * (stride[2] + stride[3]))
+        bias = None if full_out else slice(0, ch_out)
+        return weight, bias, k // 2, ch_in if self.depthwise else 1
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        ch_in = x.shape[1]
-        weight, bias = self.sliced(ch_in)
-        k = self.active_kernel
-        return F.conv2d(x, weight, bias, self.stride, k // 2, 1, ch_in if self.depthwise else 1)
+        # The active window as one strided view (its geometry cached per setting): a small child's step is
+        # mostly per-layer overhead, and slicing axis by axis costs up to four views and backward nodes.
+        weight = self.weight
+        key = (x.shape[1], self.active_out, self.active_kernel, weight.stride(), weight.storage_offset())
+        window = self._windows.get(key)
+        if window is None:
+            window = self._windows[key] = self._window(key[0])
+        w_index, b_index, padding, groups = window
+        if w_index is not None:
+            weight = weight.as_strided(*w_index)
+        bias = self.bias if b_index is None or self.bias is None else self.bias[b_index]
+        return torch.conv2d(x, weight, bias, self.stride, padding, 1, groups)
 
     def active_state_dict(self, ch_in: int) -> dict[str, torch.Tensor]:
         """`weight` (and `bias`) of the active setting at `ch_in` input channels, as independent tensors."""
@@ -77,6 +100,16 @@ class ElasticConv2d(nn.Conv2d):
 class ElasticBatchNorm2d(nn.BatchNorm2d):
     """BN over the input's first channels, its scale, shift and statistics sliced (once-for-all DynamicBatchNorm2d)."""
 
+    _stat_views: tuple | None = None  # (ch, running_mean, running_var, their first ch channels)
+
+    def _running_stats(self, ch: int) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """Views of the running statistics' first `ch` channels, kept while the buffers are the same tensors."""
+        mean, var, views = self.running_mean, self.running_var, self._stat_views
+        if views is None or views[0] != ch or views[1] is not mean or views[2] is not var:
+            views = (ch, mean, var, None if mean is None else mean[:ch], None if var is None else var[:ch])
+            self._stat_views = views
+        return views[3], views[4]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         ch = x.shape[1]
         if ch == self.num_features:
@@ -87,16 +120,13 @@ class ElasticBatchNorm2d(nn.BatchNorm2d):
             if self.momentum is None:  # a cumulative average, as nn.BatchNorm2d does (BN recalibration)
                 factor = 1.0 / float(self.num_batches_tracked)
         use_batch = self.training or self.running_mean is None
-        return F.batch_norm(
-            x,
-            None if self.running_mean is None else self.running_mean[:ch],
-            None if self.running_var is None else self.running_var[:ch],
-            None if self.weight is None else self.weight[:ch],
-            None if self.bias is None else self.bias[:ch],
-            use_batch,
-            factor,
-            self.eps,
-        )
+        if use_batch and x.shape[0] * x.shape[2] * x.shape[3] == 1:
+            raise ValueError(f"expected more than 1 value per channel when training, got input of size {list(x.shape)}")
+        mean, var = self._running_stats(ch)
+        weight = None if self.weight is None else self.weight[:ch]
+        bias = None if self.bias is None else self.bias[:ch]
+        # torch.batch_norm, not F.batch_norm: the same kernel without its per-call Python checks
+        return torch.batch_norm(x, weight, bias, mean, var, use_batch, factor, self.eps, False)
 
     def active_state_dict(self, ch: int) -> dict[str, torch.Tensor]:
         """The first `ch` channels' scale, shift and statistics, as a static BatchNorm2d(ch) holds them."""

@@ -132,6 +132,35 @@ def test_extraction_equals_the_supernet_child_for_20_random_configs(supernet, sp
         assert exported.report.max_abs_diff <= 1e-4
 
 
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+def test_a_child_trained_inside_the_supernet_gets_the_static_childs_gradients(supernet, space, layout):
+    # The supernet's gradients, sliced by the extraction code, equal the extracted child's own gradients,
+    # and no gradient falls outside the child's windows (cropped kernels, sliced widths, skipped blocks).
+    rng = random.Random(1)
+    x, y = torch.randn(8, 1, 16, 16), torch.randint(0, 10, (8,))
+    supernet.to(memory_format=layout).train()
+    for config in [space.smallest(), space.largest(), *(space.sample_config(rng) for _ in range(4))]:
+        static = build_child(*extract_child(supernet, config)).to(memory_format=layout).train()
+        xr = resize(x, config.resolution).contiguous(memory_format=layout)
+        supernet.zero_grad(set_to_none=True)
+        supernet.activate(config)
+        torch.nn.functional.cross_entropy(supernet(xr)[0], y).backward()
+        torch.nn.functional.cross_entropy(static(xr)[0], y).backward()
+        weights = {n: p.detach().clone() for n, p in supernet.named_parameters()}
+        with torch.no_grad():
+            for p in supernet.parameters():  # read the gradients through the extraction's slicing
+                p.copy_(torch.zeros_like(p) if p.grad is None else p.grad)
+            _, grads = extract_child(supernet, config)
+            for n, p in supernet.named_parameters():
+                p.copy_(weights[n])
+        static_grads = dict(static.named_parameters())
+        for key, param in static_grads.items():
+            assert torch.allclose(grads[key], param.grad, atol=1e-6, rtol=1e-4), (config.key(), key)
+        inside = sum(grads[k].abs().sum().item() for k in static_grads)
+        everywhere = sum(p.grad.abs().sum().item() for p in supernet.parameters() if p.grad is not None)
+        assert everywhere == pytest.approx(inside, rel=1e-6), config.key()
+
+
 def test_saved_child_loads_with_weights_only(tmp_path, supernet, space):
     config = space.sample_config(random.Random(3))
     recalibrate_bn(supernet, config, _calibration_batches())
