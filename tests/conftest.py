@@ -14,7 +14,7 @@ SHARED_DATA = Path(os.environ.get("DESCGRAPH_SHARED_DATA", REPO.parent / "shared
 
 @pytest.fixture(scope="session")
 def confs_dir() -> Path:
-    return REPO / "confs"
+    return REPO / "descgraph" / "confs"
 
 
 @pytest.fixture(scope="session")

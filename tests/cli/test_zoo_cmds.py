@@ -7,6 +7,7 @@ import json
 import pytest
 
 from descgraph.cli import main
+from descgraph.conf import confs_dir
 from descgraph.desc import load_desc
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -60,7 +61,8 @@ def test_an_unknown_dataset_is_a_usage_error(capsys):
 
 def test_build_from_the_bundled_space_conf_with_an_arch_override(tmp_path, capsys):
     out = tmp_path / "net.yaml"
-    argv = ["build", "confs/spaces/nb201.yaml", f"nas.search.model_desc.arch={ALL_3X3}", "-o", str(out)]
+    space = str(confs_dir() / "spaces" / "nb201.yaml")
+    argv = ["build", space, f"nas.search.model_desc.arch={ALL_3X3}", "-o", str(out)]
     assert main(argv) == 0
     capsys.readouterr()
     assert main(["show", str(out), "--json"]) == 0

@@ -26,6 +26,18 @@ def test_bundled_names_resolve_inside_the_repository(confs_dir):
     assert resolve_conf_path(confs_dir / "algos" / "darts_toy.yaml") == confs_dir / "algos" / "darts_toy.yaml"
 
 
+def test_every_bundled_conf_ships_in_the_package_data(confs_dir):
+    # a wheel (a non-editable install) carries only the files pyproject.toml names as package data
+    tomllib = pytest.importorskip("tomllib")
+    pyproject = tomllib.loads((confs_dir.parents[1] / "pyproject.toml").read_text())
+    globs = pyproject["tool"]["setuptools"]["package-data"]["descgraph"]
+    package = confs_dir.parent
+    files = [p for p in confs_dir.rglob("*") if p.is_file()]
+    assert len(files) >= len(DATASETS) + len(bundled_names())
+    for path in (p.relative_to(package) for p in files):
+        assert any(path.match(g) for g in globs), f"{path} is not package data"
+
+
 @pytest.mark.parametrize("name", bundled_names())
 def test_every_bundled_algo_conf_loads_by_name(name):
     conf = load_conf(name)
