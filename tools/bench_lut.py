@@ -21,26 +21,39 @@ from pathlib import Path
 import numpy as np
 
 
-def main() -> None:
-    from descgraph.cli._common import load_confs
-    from descgraph.hw.latency import environment, measure_side_by_side
-    from descgraph.hw.lut import load_table, predict_latency
-    from descgraph.hw.lut_build import agreement, build_table, network_runner, table_conf
-    from descgraph.hw.lut_space import get_lut_space
-
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def table_arguments(doc: str) -> argparse.ArgumentParser:
+    """The arguments the table benchmarks share: conf and overrides, --lut, --runs, --json."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("items", nargs="*", default=["darts", "nas.eval.model_desc.n_cells=8"], help="conf and overrides")
     ap.add_argument("--lut", help="an existing table (default: build one for the conf)")
-    ap.add_argument("--samples", type=int, default=50, help="random networks (default 50)")
     ap.add_argument("--runs", type=int, default=200, help="timed runs per network and pass (default 200)")
-    ap.add_argument("--seed", type=int, default=0, help="seed of the first network")
     ap.add_argument("--json", action="store_true", help="print JSON on one line")
+    return ap
+
+
+def table_of(args: argparse.Namespace, what: str):
+    """The table given with --lut, else one built (in a temporary folder) for the conf."""
+    from descgraph.cli._common import load_confs
+    from descgraph.hw.lut import load_table
+    from descgraph.hw.lut_build import build_table
+
+    if args.lut:
+        return load_table(args.lut)
+    return build_table(load_confs(args.items, what), Path(tempfile.mkdtemp()) / "lut.yaml")
+
+
+def main() -> None:
+    from descgraph.hw.latency import environment, measure_side_by_side
+    from descgraph.hw.lut import predict_latency
+    from descgraph.hw.lut_build import agreement, network_runner, table_conf
+    from descgraph.hw.lut_space import get_lut_space
+
+    ap = table_arguments(__doc__)
+    ap.add_argument("--samples", type=int, default=50, help="random networks (default 50)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the first network")
     args = ap.parse_args()
     start = time.perf_counter()
-    if args.lut:
-        table = load_table(args.lut)
-    else:
-        table = build_table(load_confs(args.items, "bench_lut"), Path(tempfile.mkdtemp()) / "lut.yaml")
+    table = table_of(args, "bench_lut")
     built_s = time.perf_counter() - start
     space = get_lut_space(table_conf(table))
     descs = [space.sample(args.seed + i) for i in range(args.samples)]
