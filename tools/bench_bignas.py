@@ -11,13 +11,15 @@ machine hits both sides), reported as the median over rounds of the per-round ra
   children (forward, loss with the same distillation, backward, clipped SGD update); the goal is at
   most 1.1x the sum.
 
-    python tools/bench_bignas.py --json [--conf bignas_digits] [--batch 64] [--rounds 7] [--steps 5] [--threads 1]
+    python tools/bench_bignas.py --json [--conf bignas_digits] [--batch 64] [--rounds 7] [--steps 5]
+        [--min-round-s 0.25] [--threads 1]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import statistics
 import time
@@ -33,9 +35,14 @@ def _timed(step: Callable[[], None], steps: int) -> float:
     return (time.perf_counter() - start) / steps
 
 
-def _alternate(a: Callable[[], None], b: Callable[[], None], rounds: int, steps: int) -> dict:
-    """Per-round mean step times of both sides, a first in even rounds and b first in odd ones."""
-    a(), b()  # warm-up
+def _alternate(a: Callable[[], None], b: Callable[[], None], rounds: int, steps: int, min_round_s: float = 0.0) -> dict:
+    """Per-round mean step times of both sides, a first in even rounds and b first in odd ones.
+
+    Each side runs at least `steps` steps a round, and more when needed to fill `min_round_s` seconds:
+    a round of a few milliseconds' steps is at the mercy of a shared machine's hiccups.
+    """
+    warmup = max(_timed(a, 3), _timed(b, 3))
+    steps = max(steps, math.ceil(min_round_s / warmup))
     times_a, times_b = [], []
     for r in range(rounds):
         if r % 2 == 0:
@@ -50,6 +57,7 @@ def _alternate(a: Callable[[], None], b: Callable[[], None], rounds: int, steps:
         "static_s": statistics.median(times_b),
         "ratio": statistics.median(ratios),
         "ratios": [round(r, 4) for r in ratios],
+        "steps_per_round": steps,
     }
 
 
@@ -85,7 +93,7 @@ def static_child(supernet, config, layout):
     return model.to(memory_format=layout).train()
 
 
-def bench_child(supernet, config, x, y, layout, rounds: int, steps: int) -> dict:
+def bench_child(supernet, config, x, y, layout, rounds: int, steps: int, min_round_s: float = 0.0) -> dict:
     from algos.bignas.supernet import resize
 
     static = static_child(supernet, config, layout)
@@ -100,10 +108,10 @@ def bench_child(supernet, config, x, y, layout, rounds: int, steps: int) -> dict
     def static_step() -> None:
         loss_fn(static(xr)[0], y).backward()
 
-    return {"config": config.key(), **_alternate(elastic_step, static_step, rounds, steps)}
+    return {"config": config.key(), **_alternate(elastic_step, static_step, rounds, steps, min_round_s)}
 
 
-def bench_sandwich(supernet, space, trainer, x, y, layout, rounds: int, steps: int) -> dict:
+def bench_sandwich(supernet, space, trainer, x, y, layout, rounds: int, steps: int, min_round_s: float = 0.0) -> dict:
     """The trainer's step on four fixed children against the four static children's own training steps."""
     from algos.bignas.supernet import resize
     from descgraph.train import make_optimizer
@@ -127,7 +135,7 @@ def bench_sandwich(supernet, space, trainer, x, y, layout, rounds: int, steps: i
             opt.step()
             teacher = logits.detach() if teacher is None else teacher
 
-    result = _alternate(sandwich_step, static_steps, rounds, steps)
+    result = _alternate(sandwich_step, static_steps, rounds, steps, min_round_s)
     return {"configs": [c.key() for c in configs], **result}
 
 
@@ -136,7 +144,8 @@ def main() -> None:
     ap.add_argument("--conf", default="bignas_digits", help="bundled conf or file of the supernet")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--rounds", type=int, default=7, help="alternating rounds")
-    ap.add_argument("--steps", type=int, default=5, help="steps per side per round")
+    ap.add_argument("--steps", type=int, default=5, help="least steps per side per round")
+    ap.add_argument("--min-round-s", type=float, default=0.25, help="least seconds per side per round (default 0.25)")
     ap.add_argument("--random-children", type=int, default=3, help="random children timed besides the extremes")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (0: torch's default)")
     ap.add_argument("--json", action="store_true", help="print JSON only")
@@ -146,14 +155,15 @@ def main() -> None:
     supernet, space, trainer, x, y, layout = setup(args.conf, args.batch)
     rng = random.Random(0)
     configs = [space.largest(), space.smallest(), *(space.sample_config(rng) for _ in range(args.random_children))]
-    children = [bench_child(supernet, c, x, y, layout, args.rounds, args.steps) for c in configs]
-    sandwich = bench_sandwich(supernet, space, trainer, x, y, layout, args.rounds, args.steps)
+    children = [bench_child(supernet, c, x, y, layout, args.rounds, args.steps, args.min_round_s) for c in configs]
+    sandwich = bench_sandwich(supernet, space, trainer, x, y, layout, args.rounds, args.steps, args.min_round_s)
     result = {
         "conf": args.conf,
         "batch": args.batch,
         "threads": torch.get_num_threads(),
         "rounds": args.rounds,
         "steps": args.steps,
+        "min_round_s": args.min_round_s,
         "child_ratio_max": max(c["ratio"] for c in children),
         "child_ratio_median": statistics.median(c["ratio"] for c in children),
         "sandwich_ratio": sandwich["ratio"],
