@@ -1,4 +1,4 @@
-"""Datasets by name (digits, cifar10, cifar100, synthetic, or your own), transforms and loaders.
+"""Datasets by name (digits, cifar10, cifar100, imagenet, imagefolder, synthetic, or your own), transforms, loaders.
 
 Register your own provider with `@register_dataset("name")` on a function `fn(conf: DatasetConf) ->
 DatasetSplits`; `dataset.name: name` in a conf then selects it.
@@ -6,7 +6,7 @@ DatasetSplits`; `dataset.name: name` in a conf then selects it.
 
 from __future__ import annotations
 
-from descgraph.data import cifar, digits, synthetic  # noqa: F401  (registers the providers)
+from descgraph.data import cifar, digits, imagefolder, synthetic  # noqa: F401  (registers the providers)
 from descgraph.data._registry import DATASETS, get_provider, load_splits, register_dataset
 from descgraph.data.loaders import Loaders, get_loaders, make_loader, split_train_val
 from descgraph.data.samplers import LimitedBatchSampler

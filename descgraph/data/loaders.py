@@ -92,7 +92,7 @@ def get_loaders(loader_conf: LoaderConf, seed: int) -> Loaders:
     augment = BatchTransform(
         splits.mean,
         splits.std,
-        padding=crop_padding(splits.image_size) if loader_conf.aug else 0,
+        padding=crop_padding(splits.image_size) if loader_conf.aug and splits.pad_crop else 0,
         flip=loader_conf.aug and splits.can_flip,
         cutout_length=loader_conf.cutout,
     )

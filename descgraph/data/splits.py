@@ -24,6 +24,8 @@ class DatasetSplits:
         mean: per-channel mean of the training images, in [0, 1] units.
         std: per-channel standard deviation of the training images, in [0, 1] units.
         can_flip: whether a horizontal flip keeps the label (not for digits or text).
+        pad_crop: whether the loader augments with a padded random crop (CIFAR's); False when the
+            provider crops training images itself (random resized crops of decoded files).
     """
 
     train: Dataset
@@ -34,6 +36,7 @@ class DatasetSplits:
     mean: list[float]
     std: list[float]
     can_flip: bool = True
+    pad_crop: bool = True
 
     def __post_init__(self) -> None:
         if len(self.mean) != self.channels or len(self.std) != self.channels:

@@ -1,4 +1,4 @@
-"""Fixtures of the data tests: CIFAR batch files in the real format, a scratch dataset registry."""
+"""Fixtures of the data tests: CIFAR batch files and image folders in real formats, a scratch dataset registry."""
 
 from __future__ import annotations
 
@@ -48,3 +48,37 @@ def scratch_datasets(monkeypatch: pytest.MonkeyPatch):
     """The dataset registry, with whatever a test registers dropped afterwards."""
     monkeypatch.setattr(DATASETS, "_items", dict(DATASETS._items))
     return DATASETS
+
+
+IMAGE_COLOURS = {"ant": (200, 100, 50), "bee": (100, 50, 150)}
+
+
+def write_image(path: Path, colour, size: tuple[int, int] = (40, 30), mode: str = "RGB") -> None:
+    """One solid-colour image file, its format from the suffix."""
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new(mode, size, colour).save(path)
+
+
+@pytest.fixture
+def image_colours() -> dict[str, tuple[int, int, int]]:
+    """The colour of each class's images in `write_image_folder`'s folders."""
+    return dict(IMAGE_COLOURS)
+
+
+@pytest.fixture
+def write_image_folder() -> Callable[..., Path]:
+    """write_image_folder(root, per_class) writes root/tiny/{train,val}/{ant,bee}/ (solid JPEGs and PNGs
+    of several sizes; per_class training images and 2 test images a class) and returns root/tiny."""
+
+    def write(root: Path, per_class: int = 3) -> Path:
+        folder = root / "tiny"
+        for split, n in (("train", per_class), ("val", 2)):
+            for name, colour in IMAGE_COLOURS.items():
+                for i in range(n):
+                    suffix = ".JPEG" if i % 2 == 0 else ".png"
+                    write_image(folder / split / name / f"{name}_{i}{suffix}", colour, (40 + 7 * i, 30 + 3 * i))
+        return folder
+
+    return write

@@ -59,8 +59,11 @@ def test_synthetic_shapes_and_seed():
     assert torch.equal(load_splits(conf).train.tensors[0], x)
 
 
-def _conf_for(name: str, tmp_path, write_cifar) -> DatasetConf:
-    """A conf each built-in provider can load here: digits and synthetic as they are, CIFAR from tiny files."""
+def _conf_for(name: str, tmp_path, write_cifar, write_image_folder) -> DatasetConf:
+    """A conf each built-in provider can load here: digits and synthetic as they are, the others from tiny files."""
+    if name in ("imagenet", "imagefolder"):
+        write_image_folder(tmp_path)
+        return DatasetConf(name=name, n_classes=2, image_size=16, dataroot=str(tmp_path), storage_name="tiny")
     if name == "digits":
         return DIGITS
     if name == "synthetic":
@@ -73,8 +76,8 @@ def _conf_for(name: str, tmp_path, write_cifar) -> DatasetConf:
 
 
 @pytest.mark.parametrize("name", DATASETS.names())
-def test_every_registered_provider_agrees_with_its_conf(name, tmp_path, write_cifar):
-    conf = _conf_for(name, tmp_path, write_cifar)
+def test_every_registered_provider_agrees_with_its_conf(name, tmp_path, write_cifar, write_image_folder):
+    conf = _conf_for(name, tmp_path, write_cifar, write_image_folder)
     splits = DATASETS.get(name)(conf)
     assert isinstance(splits, DatasetSplits)
     image, label = splits.train[0]
