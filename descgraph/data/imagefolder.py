@@ -10,7 +10,8 @@ Classes are numbered in sorted folder order, so labels agree with other tools re
 Training images get Inception-style random resized crops (a random 8-100 % of the area at an aspect
 ratio of 3/4 to 4/3, resized to `dataset.image_size`); test images are resized so that their shorter
 side is image_size / 0.875 and centre-cropped (224 out of 256). The loader's batch transform flips and
-normalizes them; its padded random crop, meant for CIFAR-sized images, is left out.
+normalizes them; its padded random crop, meant for CIFAR-sized images, is left out (`loader.aug: false`
+turns the flip off; the crops belong to the splits). Decoding runs in the loader's `loader.workers`.
 
 `imagenet` normalizes with ImageNet's published channel statistics; `imagefolder` (any other dataset in
 this layout) measures them on up to 512 of its training images.
