@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -34,3 +39,39 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def _start_cli(argv: list[str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "descgraph.cli", *argv],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+
+
+@pytest.fixture
+def killed_and_resumed(tmp_path) -> Callable[..., tuple[Path, Path]]:
+    """killed_and_resumed(argv, metrics, unfinished, settle_s=0) -> (alone, killed) experiment folders.
+
+    Runs `descgraph <argv> --expdir tmp_path/alone` to the end. In tmp_path/killed, starts the same run,
+    SIGKILLs it once `killed/<metrics>` has two lines (and `settle_s` more seconds), checks that
+    `killed/<unfinished>` was not written yet, and runs it again to the end.
+    """
+
+    def run(argv: list[str], metrics: str, unfinished: str, settle_s: float = 0.0) -> tuple[Path, Path]:
+        alone, killed = tmp_path / "alone", tmp_path / "killed"
+        assert _start_cli([*argv, "--expdir", str(alone)]).wait() == 0
+        proc = _start_cli([*argv, "--expdir", str(killed)])
+        lines = killed / metrics
+        deadline = time.time() + 120
+        while time.time() < deadline and (not lines.exists() or len(lines.read_text().splitlines()) < 2):
+            time.sleep(0.05)
+        time.sleep(settle_s)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert not (killed / unfinished).exists(), "the run ended before it was killed"
+        assert _start_cli([*argv, "--expdir", str(killed)]).wait() == 0
+        return alone, killed
+
+    return run

@@ -25,6 +25,16 @@ def example_op(name: str, stride: int = 1, **params) -> OpDesc:
     return OpDesc(name=name, params={"ch_in": C, "ch_out": C, **({"stride": stride} if stride != 1 else {}), **params})
 
 
+def counted_op(name: str, ch_in: int = 16, ch_out: int = 16, **params) -> OpDesc:
+    """An op desc at 16 channels unless told, the width the op tests count weights by hand at."""
+    return OpDesc(name=name, params={"ch_in": ch_in, "ch_out": ch_out, **params})
+
+
+def n_params(module) -> int:
+    """Weights of a module (its parameters' elements)."""
+    return sum(p.numel() for p in module.parameters())
+
+
 def _map(ch: int = C, size: int = H) -> list[int]:
     return [ch, size, size]
 

@@ -20,7 +20,7 @@ from torch import nn
 from descgraph.desc import OpDesc
 from descgraph.desc.elastic import mbconv_params  # the one place a block's widths are computed
 from descgraph.ops._registry import register_op
-from descgraph.ops.mbconv import check_mbconv, make_act
+from descgraph.ops.mbconv import ConvBnAct, MBConv, SqueezeExcite, check_mbconv, make_act
 
 
 def _crop(weight: torch.Tensor, kernel: int) -> torch.Tensor:
@@ -182,37 +182,21 @@ def _prefixed(prefix: str, state: dict[str, torch.Tensor]) -> dict[str, torch.Te
 
 
 @register_op("elastic_conv_bn_act")
-class ElasticConvBnAct(ElasticOp):
+class ElasticConvBnAct(ConvBnAct, ElasticOp):
     """conv_bn_act over the input's channels, with an elastic output width.
 
-    Args:
-        ch_in: largest input channels.
-        ch_out: largest output channels.
-        kernel: kernel size.
-        stride: spatial stride.
-        act: relu, hswish, swish or none.
-        depthwise: one filter per channel.
-        affine: whether the BN learns scale and shift.
+    Args: conv_bn_act's, the channels the largest a child may use.
     """
 
     static_name = "conv_bn_act"
 
-    def __init__(
-        self,
-        ch_in: int,
-        ch_out: int,
-        kernel: int = 1,
-        stride: int = 1,
-        act: str = "relu",
-        depthwise: bool = False,
-        affine: bool = True,
-    ) -> None:
-        super().__init__()
-        self.conv = ElasticConv2d(ch_in, ch_out, kernel, stride, depthwise=depthwise)
-        self.bn = ElasticBatchNorm2d(ch_out, affine=affine)
-        self.act = make_act(act)
+    def make_layers(
+        self, ch_in: int, ch_out: int, kernel: int, stride: int, act: str, depthwise: bool, affine: bool
+    ) -> tuple[nn.Module, nn.Module, nn.Module]:
         self.fixed = {"kernel": kernel, "stride": stride, "act": act, **({"depthwise": True} if depthwise else {})}
         self.active_params = {"ch_in": ch_in, "ch_out": ch_out, **self.fixed}
+        conv = ElasticConv2d(ch_in, ch_out, kernel, stride, depthwise=depthwise)
+        return conv, ElasticBatchNorm2d(ch_out, affine=affine), make_act(act)
 
     def set_width(self, ch_in: int, ch_out: int, kernel: int | None = None) -> None:
         """Run at these widths (and kernel); what `activate` does with a static op's params."""
@@ -226,9 +210,6 @@ class ElasticConvBnAct(ElasticOp):
     def _set_active(self, params: dict[str, Any]) -> None:
         self.set_width(params["ch_in"], params["ch_out"], params.get("kernel"))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.act(self.bn(self.conv(x)))
-
     def active_state_dict(self) -> dict[str, torch.Tensor]:
         ch_in, ch_out = self.active_params["ch_in"], self.active_params["ch_out"]
         return {
@@ -237,21 +218,14 @@ class ElasticConvBnAct(ElasticOp):
         }
 
 
-class ElasticSqueezeExcite(nn.Module):
+class ElasticSqueezeExcite(SqueezeExcite):
     """SqueezeExcite over the input's channels with an elastic squeezed width (once-for-all DynamicSE)."""
 
-    def __init__(self, ch: int, ch_se: int) -> None:
-        super().__init__()
-        self.reduce = ElasticConv2d(ch, ch_se, 1, bias=True)
-        self.expand = ElasticConv2d(ch_se, ch, 1, bias=True)
-        self.relu, self.gate = nn.ReLU(), nn.Hardsigmoid()
+    def make_conv(self, ch_in: int, ch_out: int) -> nn.Module:
+        return ElasticConv2d(ch_in, ch_out, 1, bias=True)
 
     def set_width(self, ch: int, ch_se: int) -> None:
         self.reduce.active_out, self.expand.active_out = ch_se, ch
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        s = self.relu(self.reduce(x.mean(dim=(2, 3), keepdim=True)))
-        return x * self.gate(self.expand(s))
 
     def active_state_dict(self, ch: int) -> dict[str, torch.Tensor]:
         return {
@@ -323,12 +297,7 @@ class ElasticMBConv(ElasticOp):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.active_params is None:  # a skipped block: elastic depth (its residual makes it the identity)
             return x
-        out = self.expand(x) if self.expand is not None else x
-        out = self.depthwise(out)
-        if self.se is not None:
-            out = self.se(out)
-        out = self.project(out)
-        return out + x if self.residual else out
+        return MBConv.forward(self, x)  # the same submodules, by the same names, as the static block
 
     def active_state_dict(self) -> dict[str, torch.Tensor]:
         state = {}

@@ -50,10 +50,15 @@ class ConvBnAct(nn.Module):
         super().__init__()
         if depthwise and ch_in != ch_out:
             raise ValueError(f"a depthwise conv keeps its channels, so ch_in ({ch_in}) must equal ch_out ({ch_out})")
+        self.conv, self.bn, self.act = self.make_layers(ch_in, ch_out, kernel, stride, act, depthwise, affine)
+
+    def make_layers(
+        self, ch_in: int, ch_out: int, kernel: int, stride: int, act: str, depthwise: bool, affine: bool
+    ) -> tuple[nn.Module, nn.Module, nn.Module]:
+        """The conv, the BN and the activation (an elastic op makes layers it can run at smaller sizes)."""
         groups = ch_in if depthwise else 1
-        self.conv = nn.Conv2d(ch_in, ch_out, kernel, stride, padding=kernel // 2, groups=groups, bias=False)
-        self.bn = nn.BatchNorm2d(ch_out, affine=affine)
-        self.act = make_act(act)
+        conv = nn.Conv2d(ch_in, ch_out, kernel, stride, padding=kernel // 2, groups=groups, bias=False)
+        return conv, nn.BatchNorm2d(ch_out, affine=affine), make_act(act)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.act(self.bn(self.conv(x)))
@@ -69,9 +74,12 @@ class SqueezeExcite(nn.Module):
 
     def __init__(self, ch: int, ch_se: int) -> None:
         super().__init__()
-        self.reduce = nn.Conv2d(ch, ch_se, 1, bias=True)
-        self.expand = nn.Conv2d(ch_se, ch, 1, bias=True)
+        self.reduce, self.expand = self.make_conv(ch, ch_se), self.make_conv(ch_se, ch)
         self.relu, self.gate = nn.ReLU(), nn.Hardsigmoid()
+
+    def make_conv(self, ch_in: int, ch_out: int) -> nn.Module:
+        """A 1x1 conv with a bias (an elastic squeeze-excite makes one it can run at smaller widths)."""
+        return nn.Conv2d(ch_in, ch_out, 1, bias=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         s = self.relu(self.reduce(x.mean(dim=(2, 3), keepdim=True)))

@@ -32,13 +32,7 @@ from descgraph.desc.elastic import BigNASConfig, elastic_space
 from descgraph.errors import ConfError
 from descgraph.nn import Model
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

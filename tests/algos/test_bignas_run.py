@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 
 import pytest
 import torch
@@ -87,15 +82,6 @@ def test_bad_input_exits_2_with_one_line(tmp_path, capsys, override, expected):
     assert len(err.splitlines()) == 1 and expected in err, err
 
 
-def _run_cli(argv: list[str]) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "descgraph.cli", *argv],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "OMP_NUM_THREADS": "1"},
-    )
-
-
 def _comparable(summary: dict) -> dict:
     summary = {k: v for k, v in summary.items() if k != "wall_s"}
     for entry in summary["devices"].values():
@@ -115,19 +101,9 @@ def test_digits_run_reduced_reaches_the_accuracy_goals(tmp_path):
 
 
 @pytest.mark.slow
-def test_run_killed_mid_training_resumes_to_the_same_summary(tmp_path):
+def test_run_killed_mid_training_resumes_to_the_same_summary(killed_and_resumed):
     argv = ["run", "bignas_toy", "nas.search.trainer.epochs=4", "dataset.max_batches=4", "common.resume=true"]
-    alone, killed = tmp_path / "alone", tmp_path / "killed"
-    assert _run_cli([*argv, "--expdir", str(alone)]).wait() == 0
-    proc = _run_cli([*argv, "--expdir", str(killed)])
-    metrics = killed / "search" / "metrics.jsonl"
-    deadline = time.time() + 120
-    while time.time() < deadline and (not metrics.exists() or len(metrics.read_text().splitlines()) < 2):
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert not (killed / "summary.json").exists()
-    assert _run_cli([*argv, "--expdir", str(killed)]).wait() == 0
+    alone, killed = killed_and_resumed(argv, metrics="search/metrics.jsonl", unfinished="summary.json")
     a = json.loads((alone / "summary.json").read_text())
     b = json.loads((killed / "summary.json").read_text())
     assert _comparable(a) == _comparable(b)

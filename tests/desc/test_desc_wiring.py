@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from wiring_examples import one_node_cell, wired_model
 
 from descgraph.builders import build_from_genotype
 from descgraph.conf.schema import ModelDescConf
 from descgraph.desc import (
     CellDesc,
-    ConvMacroParams,
-    EdgeDesc,
     ModelDesc,
-    NodeDesc,
-    OpDesc,
     load_desc,
     model_graph,
     save_desc,
@@ -21,41 +18,18 @@ from descgraph.desc import (
 from descgraph.desc.genotype import parse_genotype
 from descgraph.errors import DescError
 
-CH, SHAPE = 4, [4, 8, 8]
-
-
-def _op(name: str) -> OpDesc:
-    return OpDesc(name=name, params={"ch_in": CH, "ch_out": CH})
+SHAPE = [4, 8, 8]
 
 
 def _cell(index: int, n_stems: int, input_cells: list[int] | None = None) -> CellDesc:
     """A cell summing its stems through one node (an identity edge per stem), output that node."""
-    edges = [EdgeDesc(op_desc=_op("identity"), input_ids=[s]) for s in range(n_stems)]
-    return CellDesc(
-        id=index,
-        stems=[_op("identity") for _ in range(n_stems)],
-        stem_shapes=[SHAPE] * n_stems,
-        nodes=[NodeDesc(edges=edges, conv_params=ConvMacroParams(ch_in=CH, ch_out=CH))],
-        node_shapes=[SHAPE],
-        post_op=_op("identity"),
-        out_shape=SHAPE,
-        concat=[n_stems],
-        trainables_from=index,
-        input_cells=input_cells or [],
-    )
+    return one_node_cell(index, ["identity"] * n_stems, SHAPE, input_cells)
 
 
 def skip_desc() -> ModelDesc:
     """Four cells: 0 and 1 chained, 2 reads the model stem and cell 0, 3 reads cells 0, 1 and 2."""
     cells = [_cell(0, 1), _cell(1, 1), _cell(2, 2, [-1, 0]), _cell(3, 3, [0, 1, 2])]
-    return ModelDesc(
-        input_shape=[3, 8, 8],
-        n_classes=5,
-        model_stems=[OpDesc(name="stem_conv3x3", params={"ch_in": 3, "ch_out": CH})],
-        cell_descs=cells,
-        pool_op=_op("pool_adaptive_avg2d"),
-        logits_op=OpDesc(name="linear", params={"ch_in": CH, "ch_out": 5}),
-    )
+    return wired_model(cells, input_size=8, n_classes=5)
 
 
 def test_stem_inputs_default_to_the_previous_outputs():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import time
+import types
 
 import numpy as np
 import onnxruntime as ort
@@ -16,6 +16,7 @@ from descgraph.conf import load_conf, resolve_conf_path
 from descgraph.desc import save_desc
 from descgraph.desc.genotype import parse_genotype
 from descgraph.export import export_module, export_onnx
+from descgraph.hw import latency
 from descgraph.hw.latency import LatencyStats, environment, measure_side_by_side
 from descgraph.hw.measure import measure_network
 
@@ -38,23 +39,26 @@ def test_stats_are_numpys():
     assert stats.p25_ms == pytest.approx(np.quantile(ms, 0.25))
 
 
-def test_side_by_side_times_every_candidate():
-    calls = {"short": 0, "long": 0}
+def test_side_by_side_alternates_candidates_in_rounds_and_times_each_call(monkeypatch):
+    # a clock that moves only when a candidate runs: each call of a candidate takes its own fixed time
+    now, calls = [0.0], []
 
-    def sleeper(name: str, seconds: float):
+    def candidate(name: str, seconds: float):
         def run():
-            calls[name] += 1
-            time.sleep(seconds)
+            calls.append(name)
+            now[0] += seconds
 
         return run
 
+    monkeypatch.setattr(latency, "time", types.SimpleNamespace(perf_counter=lambda: now[0]))
     stats = measure_side_by_side(
-        {"short": sleeper("short", 0.001), "long": sleeper("long", 0.004)}, runs=6, warmup=2, rounds=3
+        {"short": candidate("short", 0.001), "long": candidate("long", 0.004)}, runs=6, warmup=2, rounds=3
     )
-    assert calls == {"short": 8, "long": 8}
-    assert stats["short"].count == stats["long"].count == 6
-    assert 1.0 <= stats["short"].median_ms < stats["long"].median_ms
-    assert stats["long"].min_ms >= 4.0
+    # warm-up first, then three rounds of two timed calls each, the candidates taking turns
+    assert calls == ["short"] * 2 + ["long"] * 2 + (["short"] * 2 + ["long"] * 2) * 3
+    assert (stats["short"].count, stats["long"].count) == (6, 6)
+    assert stats["short"].median_ms == pytest.approx(1.0) and stats["short"].std_ms == pytest.approx(0.0)
+    assert stats["long"].min_ms == pytest.approx(4.0) and stats["long"].p90_ms == pytest.approx(4.0)
 
 
 def test_environment_names_what_a_figure_depends_on():

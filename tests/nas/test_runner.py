@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import pickle
-import signal
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pytest
@@ -139,30 +134,12 @@ def test_cifar_run_reads_real_format_batches(tmp_path):
     assert main(argv) == 0
 
 
-def _run_cli(argv: list[str]) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "descgraph.cli", *argv],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "OMP_NUM_THREADS": "1"},
-    )
-
-
 @pytest.mark.slow
-def test_search_killed_mid_epoch_resumes_to_the_same_final_desc(tmp_path):
-    argv = [*TOY, "nas.search.trainer.epochs=4", "dataset.max_batches=8", "--no-eval"]
-    alone, killed = tmp_path / "alone", tmp_path / "killed"
-    assert _run_cli(["run", *argv, "--expdir", str(alone)]).wait() == 0
-    proc = _run_cli(["run", *argv, "--expdir", str(killed)])
-    metrics = killed / "search" / "metrics.jsonl"
-    deadline = time.time() + 120
-    while time.time() < deadline and (not metrics.exists() or len(metrics.read_text().splitlines()) < 2):
-        time.sleep(0.05)
-    time.sleep(0.3)  # into the third epoch
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert not (killed / "search" / "final_model_desc.yaml").exists()
-    assert _run_cli(["run", *argv, "--expdir", str(killed)]).wait() == 0
+def test_search_killed_mid_epoch_resumes_to_the_same_final_desc(killed_and_resumed):
+    argv = ["run", *TOY, "nas.search.trainer.epochs=4", "dataset.max_batches=8", "--no-eval"]
+    alone, killed = killed_and_resumed(
+        argv, metrics="search/metrics.jsonl", unfinished="search/final_model_desc.yaml", settle_s=0.3
+    )  # killed in the third epoch
     a = load_desc(alone / "search" / "final_model_desc.yaml")
     b = load_desc(killed / "search" / "final_model_desc.yaml")
     assert a.hash() == b.hash()

@@ -3,45 +3,23 @@
 from __future__ import annotations
 
 import torch
+from wiring_examples import one_node_cell, wired_model
 
-from descgraph.desc import CellDesc, ConvMacroParams, EdgeDesc, ModelDesc, NodeDesc, OpDesc
+from descgraph.desc import CellDesc
 from descgraph.nn import Model
 
-CH, SHAPE = 4, [4, 6, 6]
-
-
-def _op(name: str) -> OpDesc:
-    return OpDesc(name=name, params={"ch_in": CH, "ch_out": CH})
+SHAPE = [4, 6, 6]
 
 
 def _cell(index: int, input_cells: list[int]) -> CellDesc:
     """A 3x3 conv of its first stem plus the other stems as they are."""
     n = max(1, len(input_cells))
-    edges = [EdgeDesc(op_desc=_op("conv_3x3" if s == 0 else "identity"), input_ids=[s]) for s in range(n)]
-    return CellDesc(
-        id=index,
-        stems=[_op("identity") for _ in range(n)],
-        stem_shapes=[SHAPE] * n,
-        nodes=[NodeDesc(edges=edges, conv_params=ConvMacroParams(ch_in=CH, ch_out=CH))],
-        node_shapes=[SHAPE],
-        post_op=_op("identity"),
-        out_shape=SHAPE,
-        concat=[n],
-        trainables_from=index,
-        input_cells=input_cells,
-    )
+    return one_node_cell(index, ["conv_3x3"] + ["identity"] * (n - 1), SHAPE, input_cells)
 
 
 def test_forward_reads_the_wired_outputs():
     cells = [_cell(0, []), _cell(1, []), _cell(2, [1, -1]), _cell(3, [2, 0, 1])]
-    desc = ModelDesc(
-        input_shape=[3, 6, 6],
-        n_classes=3,
-        model_stems=[OpDesc(name="stem_conv3x3", params={"ch_in": 3, "ch_out": CH})],
-        cell_descs=cells,
-        pool_op=_op("pool_adaptive_avg2d"),
-        logits_op=OpDesc(name="linear", params={"ch_in": CH, "ch_out": 3}),
-    )
+    desc = wired_model(cells, input_size=6, n_classes=3)
     torch.manual_seed(0)
     model = Model(desc).eval()
     x = torch.randn(2, 3, 6, 6)
