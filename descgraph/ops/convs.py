@@ -6,14 +6,35 @@ Ops that start with a ReLU keep it as their first module: DARTS's MixedOp shares
 
 from __future__ import annotations
 
+import torch
+import torch.nn.functional as F
 from torch import nn
 
 from descgraph.ops._checks import require_stride
 from descgraph.ops._registry import register_op
 
 
+class PointwiseConv2d(nn.Conv2d):
+    """A bias-free 1x1 conv whose stride takes every stride-th pixel before convolving: nn.Conv2d's result.
+
+    Why: with channels-last tensors, torch 2.13's oneDNN backward of a 1x1 stride-2 conv corrupts memory
+    for 2 to 7 input channels on one thread of an AVX2-only CPU; the stride-1 kernel is sound.
+    """
+
+    def __init__(self, ch_in: int, ch_out: int, stride: int = 1) -> None:
+        super().__init__(ch_in, ch_out, 1, stride=stride, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        step_h, step_w = self.stride
+        if step_h == step_w == 1:
+            return super().forward(x)
+        return F.conv2d(x[:, :, ::step_h, ::step_w], self.weight)
+
+
 def _conv(ch_in: int, ch_out: int, kernel: int, stride: int) -> nn.Conv2d:
     """A bias-free square conv padded by kernel // 2, so the output is ceil(size / stride)."""
+    if kernel == 1:
+        return PointwiseConv2d(ch_in, ch_out, stride)
     return nn.Conv2d(ch_in, ch_out, kernel, stride=stride, padding=kernel // 2, bias=False)
 
 

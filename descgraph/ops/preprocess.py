@@ -8,7 +8,7 @@ from torch import nn
 
 from descgraph.ops._checks import require_stride
 from descgraph.ops._registry import register_op
-from descgraph.ops.convs import ReLUConvBN
+from descgraph.ops.convs import PointwiseConv2d, ReLUConvBN
 
 
 @register_op("prepr_reduce")
@@ -29,8 +29,8 @@ class FactorizedReduce(nn.Module):
         super().__init__()
         require_stride(stride, 2)
         self.relu = nn.ReLU(inplace=False)
-        self.conv_1 = nn.Conv2d(ch_in, ch_out // 2, 1, stride=2, bias=False)
-        self.conv_2 = nn.Conv2d(ch_in, ch_out - ch_out // 2, 1, stride=2, bias=False)
+        self.conv_1 = PointwiseConv2d(ch_in, ch_out // 2, stride=2)
+        self.conv_2 = PointwiseConv2d(ch_in, ch_out - ch_out // 2, stride=2)
         self.bn = nn.BatchNorm2d(ch_out, affine=affine)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
