@@ -13,7 +13,7 @@ import sys
 from descgraph.cli.desc_cmds import describe
 from descgraph.errors import DescgraphError
 
-COMMAND_MODULES = ["desc_cmds", "run_cmd", "zoo", "bench", "elastic_cmds", "hw_cmds"]
+COMMAND_MODULES = ["desc_cmds", "run_cmd", "zoo", "bench", "elastic_cmds", "hw_cmds", "viz_cmds"]
 
 __all__ = ["build_parser", "describe", "main"]
 
@@ -39,11 +39,11 @@ def main(argv: list[str] | None = None) -> int:
         from descgraph._plugins import load_plugins
 
         load_plugins()
-        args.func(args)
+        code = args.func(args)  # None, or an exit code a command reports itself (diff's 1: different)
     except DescgraphError as e:
         print(f"descgraph: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("descgraph: interrupted", file=sys.stderr)
         return 130
-    return 0
+    return code or 0

@@ -1,7 +1,8 @@
 """ExperimentRunner: search, finalize, scale up, train from scratch, and write the experiment folder.
 
 <expdir>/conf.yaml, log.txt, search/{metrics.jsonl, checkpoint.pt, full_model_desc.yaml,
-final_model_desc.yaml}, eval/{full_model_desc.yaml, model.pt, metrics.jsonl, checkpoint.pt}, summary.json.
+final_model_desc.yaml}, eval/{full_model_desc.yaml, model.pt, metrics.jsonl, checkpoint.pt}, summary.json,
+report.html.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from descgraph.nas.evaluater import EvalResult, Evaluater
 from descgraph.nas.finalizers import Finalizers, get_finalizers
 from descgraph.nas.searcher import Searcher, SearchResult
 from descgraph.train import Trainer
+from descgraph.viz import write_report
 
 ALGOS: Registry[type[ExperimentRunner]] = Registry("algorithm")
 
@@ -120,6 +122,7 @@ class ExperimentRunner:
             summary["eval"] = self.run_eval(final_desc, eval_loaders).summary()
         summary["wall_s"] = round(time.perf_counter() - start, 2)
         atomic_write_text(self.expdir / "summary.json", json.dumps(summary, indent=2) + "\n")
+        write_report(self.expdir)
         return summary
 
     def _prepare_expdir(self) -> None:

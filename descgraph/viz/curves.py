@@ -1,0 +1,83 @@
+"""Training curves from metrics.jsonl (loss and top-1 per stage) and best-so-far curves of discrete searches."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from descgraph.errors import DataError
+from descgraph.viz._figure import figure, png_bytes, save_figure
+
+
+def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
+    """The complete JSON lines of a file (a last line cut short by a kill is dropped); [] when it is missing."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    records = []
+    for n, line in enumerate(path.read_text().split("\n")[:-1], start=1):
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            raise DataError(f"{path}:{n}: not a JSON line") from None
+    return records
+
+
+def stage_metrics(expdir: str | Path) -> dict[str, list[dict[str, Any]]]:
+    """{stage: per-epoch records} for the stages of an experiment folder that wrote metrics.jsonl."""
+    expdir = Path(expdir)
+    stages = {s: read_jsonl(expdir / s / "metrics.jsonl") for s in ("search", "eval")}
+    return {s: records for s, records in stages.items() if records}
+
+
+def plot_curves(stages: Mapping[str, list[dict[str, Any]]], path: str | Path | None = None):
+    """Loss (left) and top-1 (right) against epoch, train and val of every stage; writes `path`, else PNG bytes."""
+    if not stages:
+        raise DataError("no training metrics to draw (no metrics.jsonl)")
+    with figure(1, 2, figsize=(10, 3.6)) as (fig, (loss, top1)):
+        for i, (stage, records) in enumerate(stages.items()):
+            epochs = [r["epoch"] + 1 for r in records]
+            for split, style in (("train", "-"), ("val", "--")):
+                for ax, metric in ((loss, "loss"), (top1, "top1")):
+                    values = [r.get(f"{split}_{metric}") for r in records]
+                    if all(v is not None for v in values):
+                        ax.plot(epochs, values, style, color=f"C{i}", marker="o", ms=3, label=f"{stage} {split}")
+        for ax, name in ((loss, "loss"), (top1, "top-1 (%)")):
+            ax.set_xlabel("epoch")
+            ax.set_ylabel(name)
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=8)
+        fig.tight_layout()
+        return save_figure(fig, path) if path is not None else png_bytes(fig)
+
+
+def best_so_far(results: Sequence[float]) -> list[float]:
+    """The running maximum of results (higher is better)."""
+    best, out = float("-inf"), []
+    for r in results:
+        best = max(best, r)
+        out.append(best)
+    return out
+
+
+def plot_best_so_far(
+    runs: Mapping[str, Sequence[float]],
+    path: str | Path | None = None,
+    baseline: Mapping[str, Sequence[float]] | None = None,
+    ylabel: str = "best score so far",
+):
+    """One best-so-far line per run (e.g. per seed) over trials; baseline runs (random search) in grey."""
+    with figure(figsize=(6.4, 4.0)) as (fig, ax):
+        for label, results in (baseline or {}).items():
+            ax.plot(range(1, len(results) + 1), best_so_far(results), color="0.6", lw=1, label=label)
+        for i, (label, results) in enumerate(runs.items()):
+            ax.plot(range(1, len(results) + 1), best_so_far(results), color=f"C{i % 10}", lw=1.2, label=label)
+        ax.set_xlabel("trial")
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        if len(runs) + len(baseline or {}) <= 12:
+            ax.legend(fontsize=7)
+        fig.tight_layout()
+        return save_figure(fig, path) if path is not None else png_bytes(fig)
