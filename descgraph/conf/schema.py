@@ -237,6 +237,9 @@ class CommonConf(ConfModel):
     resume: bool = Field(True, description="continue a run whose folder holds a checkpoint")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="cuda when present, else cpu")
     threads: int = Field(0, ge=0, description="torch threads for CPU work (0: torch's default)")
+    tensorboard: bool = Field(
+        False, description="also write metrics as TensorBoard events (when tensorboard is installed)"
+    )
 
 
 class Conf(ConfModel):

@@ -54,10 +54,13 @@ class MetricsLog:
 
     Args:
         path: the file; None makes every method a no-op.
+        tensorboard: also write each record's numbers as TensorBoard scalars (step: the record's epoch) into
+            `<path's folder>/tensorboard/`, when tensorboard is installed; nothing otherwise.
     """
 
-    def __init__(self, path: str | os.PathLike | None) -> None:
+    def __init__(self, path: str | os.PathLike | None, tensorboard: bool = False) -> None:
         self.path = Path(path) if path is not None else None
+        self.events = _event_writer(self.path.parent / "tensorboard") if tensorboard and self.path else None
 
     def append(self, record: dict[str, Any]) -> None:
         """Write one record as one line and flush it."""
@@ -67,9 +70,24 @@ class MetricsLog:
         with open(self.path, "a") as f:
             f.write(json.dumps(record) + "\n")
             f.flush()
+        if self.events is not None:
+            step = int(record.get("epoch", 0))
+            for key, value in record.items():
+                if isinstance(value, (int, float)) and not isinstance(value, bool) and key != "epoch":
+                    self.events.add_scalar(f"{record.get('title', self.path.stem)}/{key}", value, step)
+            self.events.flush()
 
     def rewrite(self, records: Iterable[dict[str, Any]]) -> None:
         """Replace the file by these records, atomically (a resumed run drops what came after its checkpoint)."""
         if self.path is None:
             return
         atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in records))
+
+
+def _event_writer(folder: Path):
+    """A TensorBoard SummaryWriter into `folder`, or None when tensorboard is not installed."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # tensorboard is optional: without it metrics.jsonl is all there is
+        return None
+    return SummaryWriter(log_dir=str(folder))

@@ -63,6 +63,7 @@ class Trainer:
         metrics_path: metrics.jsonl, one line per epoch.
         checkpoint_path: the checkpoint file, written every `conf.checkpoint_freq` epochs and at the end.
         resume: continue from `checkpoint_path` when it exists.
+        tensorboard: mirror the metrics records as TensorBoard events (see MetricsLog).
         criterion: the loss; cross entropy by default.
         progress: tqdm bars; None shows them only on a terminal, False never.
     """
@@ -80,6 +81,7 @@ class Trainer:
         resume: bool = True,
         criterion: nn.Module | None = None,
         progress: bool | None = None,
+        tensorboard: bool = False,
     ) -> None:
         self.conf, self.seed, self.title, self.resume = conf, seed, title, resume
         self.device = torch.device(device)
@@ -94,7 +96,7 @@ class Trainer:
         self.scheduler = make_scheduler(self.optimizer, conf.epochs, conf.lr_schedule)
         self.amp = conf.amp and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda") if self.amp else None
-        self.metrics = MetricsLog(metrics_path)
+        self.metrics = MetricsLog(metrics_path, tensorboard=tensorboard)
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path is not None else None
         self.bars_disabled = None if progress is None else not progress  # tqdm: None = only on a terminal
         self.history: list[dict[str, Any]] = []

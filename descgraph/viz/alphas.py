@@ -105,7 +105,8 @@ def last_weights(records: list[dict[str, Any]]) -> EdgeWeights:
     }
 
 
-def _draw_heatmap(ax: Any, table: AlphaTable) -> None:
+def draw_heatmap(ax: Any, table: AlphaTable) -> None:
+    """The last epoch's weights (rows: edges, columns: ops); each final choice is a red square, gid `chosen R C`."""
     last = table.weights[-1]
     image = ax.imshow(last, cmap="viridis", vmin=0.0, aspect="auto")
     ax.set_xticks(range(len(table.ops)), table.ops, rotation=45, ha="right", fontsize=7)
@@ -126,6 +127,7 @@ def _draw_evolution(ax: Any, table: AlphaTable) -> None:
         none = table.weights[:, :, table.ops.index("none")].mean(axis=1)
         ax.plot(table.epochs, none, "k--", lw=1.5, label="none (mean)")
     ax.set_xlabel("epoch")
+    ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_ylabel("weight")
     ax.set_title(f"{_kind(table)} cell: weight of each edge's chosen op", fontsize=9)
     ax.legend(fontsize=5, ncol=2, loc="upper left")
@@ -143,7 +145,7 @@ def plot_alphas(tables: list[AlphaTable], path: str | Path | None = None):
     height = max(3.2, 0.28 * max(len(t.rows) for t in tables) + 1.2)
     with figure(len(tables), 2, figsize=(12, height * len(tables)), squeeze=False) as (fig, axes):
         for (heat, evolution), table in zip(axes, tables):
-            _draw_heatmap(heat, table)
+            draw_heatmap(heat, table)
             _draw_evolution(evolution, table)
         fig.subplots_adjust(left=0.09, right=0.98, bottom=0.12, top=0.94, wspace=0.3, hspace=0.45)
         return save_figure(fig, path) if path is not None else png_bytes(fig)
