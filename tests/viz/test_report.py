@@ -6,6 +6,7 @@ import base64
 import re
 import shutil
 
+import pytest
 from browser import probe_page
 
 from descgraph.cli import main
@@ -37,6 +38,7 @@ def test_a_malformed_file_shows_its_error_in_its_section(synthetic_expdir, tmp_p
     assert 'alt="cells of final description"' in page  # the other sections are still there
 
 
+@pytest.mark.slow  # starts a browser
 def test_report_loads_in_headless_chromium_without_errors(synthetic_expdir, tmp_path):
     page = write_report(synthetic_expdir)
     result = probe_page(page, tmp_path)
@@ -44,6 +46,7 @@ def test_report_loads_in_headless_chromium_without_errors(synthetic_expdir, tmp_
     assert len(result["images"]) == 3 and all(w > 0 and h > 0 for w, h in result["images"])
 
 
+@pytest.mark.slow
 def test_the_browser_check_sees_a_broken_image_and_a_console_error(synthetic_expdir, tmp_path):
     page = tmp_path / "report.html"
     text = write_report(synthetic_expdir).read_text()
