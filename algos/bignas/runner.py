@@ -1,7 +1,7 @@
 """BigNAS experiment: train the elastic supernet, search children per device, finalize them with their weights.
 
 <expdir>/conf.yaml, log.txt, search/{full_model_desc.yaml, metrics.jsonl, checkpoint.pt, evolution.jsonl,
-pareto.yaml, pareto.png}, final/<device>/{model_desc.yaml, model.pt}, summary.json.
+pareto.yaml, pareto.png}, final/<device>/{model_desc.yaml, model.pt}, summary.json, report.html.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from descgraph.nas._common import resolve_device, save_checked_desc, seed_all
 from descgraph.nn import Model
 from descgraph.train import MetricsLog, topk_correct
 from descgraph.train.seeding import derive_seed, loader_generators
+from descgraph.viz import write_report
 
 log = logging.getLogger("descgraph")
 MO_KEY = "nas.search.multi_objective"
@@ -176,6 +177,7 @@ class BigNASExperimentRunner(ExperimentRunner):
         summary["devices"] = self.finalize_devices(judge, outcome)
         summary["wall_s"] = round(time.perf_counter() - start, 2)
         atomic_write_text(self.expdir / "summary.json", json.dumps(summary, indent=2) + "\n")
+        write_report(self.expdir)
         return summary
 
     def build_supernet(self) -> tuple[Supernet, BigNASSpace]:

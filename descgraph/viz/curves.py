@@ -40,10 +40,11 @@ def plot_curves(stages: Mapping[str, list[dict[str, Any]]], path: str | Path | N
         for i, (stage, records) in enumerate(stages.items()):
             epochs = [r["epoch"] + 1 for r in records]
             for split, style in (("train", "-"), ("val", "--")):
+                name = "test" if stage == "eval" and split == "val" else split  # the eval stage validates on test
                 for ax, metric in ((loss, "loss"), (top1, "top1")):
                     values = [r.get(f"{split}_{metric}") for r in records]
                     if all(v is not None for v in values):
-                        ax.plot(epochs, values, style, color=f"C{i}", marker="o", ms=3, label=f"{stage} {split}")
+                        ax.plot(epochs, values, style, color=f"C{i}", marker="o", ms=3, label=f"{stage} {name}")
         for ax, name in ((loss, "loss"), (top1, "top-1 (%)")):
             ax.set_xlabel("epoch")
             ax.set_ylabel(name)

@@ -54,3 +54,15 @@ def test_the_browser_check_sees_a_broken_image_and_a_console_error(synthetic_exp
     page.write_text(text)
     result = probe_page(page, tmp_path)
     assert result["images"][0] == [0, 0] and "boom" in result["errors"]
+
+
+@pytest.mark.slow
+def test_a_bignas_run_reports_its_pareto_front_and_each_device_child(tmp_path):
+    devices = "[{name: phone, constraints: {flops: 1.0}}, {name: edge}]"
+    argv = ["run", "bignas_toy", f"nas.search.multi_objective.devices={devices}", "--expdir", str(tmp_path)]
+    assert main(argv) == 0
+    page = (tmp_path / "report.html").read_text()
+    alts = [alt for alt, _ in IMG.findall(page)]
+    assert "Pareto front" in alts and "cells of edge child" in alts and "cells of phone child" in alts
+    pareto = (tmp_path / "search" / "pareto.png").read_bytes()
+    assert base64.b64encode(pareto).decode() in page  # the run's own picture, embedded as it is
