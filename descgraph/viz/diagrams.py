@@ -138,9 +138,17 @@ def _positions(g: nx.MultiDiGraph) -> dict[Any, tuple[float, float]]:
     pos = {}
     for layer, nodes in columns.items():
         for r, n in enumerate(nodes):
-            zigzag = 0.6 * (-1) ** layer if len(nodes) == 1 and g.nodes[n]["kind"] == "node" else 0.0
+            zigzag = 1.1 * (-1) ** layer if len(nodes) == 1 and g.nodes[n]["kind"] == "node" else 0.0
             pos[n] = (2.2 * layer, (len(nodes) - 1) / 2 - 1.4 * r + zigzag)
     return pos
+
+
+def _on_arc(p0: tuple[float, float], p2: tuple[float, float], rad: float, t: float) -> tuple[float, float]:
+    """The point at `t` of matplotlib's arc3 curve from p0 to p2 (a quadratic Bezier), so labels sit on their edge."""
+    (x0, y0), (x2, y2) = p0, p2
+    cx, cy = (x0 + x2) / 2 + rad * (y2 - y0), (y0 + y2) / 2 - rad * (x2 - x0)
+    a, b, c = (1 - t) ** 2, 2 * t * (1 - t), t**2
+    return a * x0 + b * cx + c * x2, a * y0 + b * cy + c * y2
 
 
 def draw_diagram(ax: Any, diagram: Diagram) -> None:
@@ -153,7 +161,7 @@ def draw_diagram(ax: Any, diagram: Diagram) -> None:
             "arrowstyle": "-|>", "color": "0.4", "lw": 1, "shrinkA": 14, "shrinkB": 14,
             "connectionstyle": f"arc3,rad={rad}"})  # fmt: skip
         if label:
-            x, y = (0.55 * pos[u][0] + 0.45 * pos[v][0], 0.55 * pos[u][1] + 0.45 * pos[v][1])
+            x, y = _on_arc(pos[u], pos[v], rad, t=0.45)
             ax.text(x, y, label, fontsize=7, ha="center", va="center", zorder=3, gid=f"edge {u}->{v} {k}",
                     bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85})  # fmt: skip
     for n, data in g.nodes(data=True):
@@ -162,7 +170,7 @@ def draw_diagram(ax: Any, diagram: Diagram) -> None:
                 bbox={"boxstyle": "round,pad=0.35", "fc": colors[data["kind"]], "ec": "0.3"})  # fmt: skip
     xs, ys = [p[0] for p in pos.values()], [p[1] for p in pos.values()]
     ax.set_xlim(min(xs) - 0.8, max(xs) + 0.8)
-    ax.set_ylim(min(ys) - 1.0, max(ys) + 1.0)
+    ax.set_ylim(min(ys) - 0.8, max(ys) + 0.8)
     ax.set_title(diagram.title, fontsize=10)
     ax.axis("off")
 
@@ -175,7 +183,7 @@ def plot_diagrams(diagrams: list[Diagram], path: str | Path | None = None):
     from descgraph.viz._figure import png_bytes
 
     width = max(6.0, 1.7 * max(d.graph.nodes[OUT]["layer"] + 1 for d in diagrams))
-    heights = [max(2.4, 1.1 * _tallest_column(d.graph)) for d in diagrams]
+    heights = [max(3.0, 1.1 * _tallest_column(d.graph)) for d in diagrams]
     with figure(len(diagrams), 1, figsize=(width, sum(heights)), squeeze=False,
                 gridspec_kw={"height_ratios": heights}) as (fig, axes):  # fmt: skip
         for ax, diagram in zip(axes[:, 0], diagrams):
