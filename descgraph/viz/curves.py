@@ -47,6 +47,7 @@ def plot_curves(stages: Mapping[str, list[dict[str, Any]]], path: str | Path | N
                         ax.plot(epochs, values, style, color=f"C{i}", marker="o", ms=3, label=f"{stage} {name}")
         for ax, name in ((loss, "loss"), (top1, "top-1 (%)")):
             ax.set_xlabel("epoch")
+            ax.xaxis.get_major_locator().set_params(integer=True)
             ax.set_ylabel(name)
             ax.grid(alpha=0.3)
             ax.legend(fontsize=8)
