@@ -1,4 +1,5 @@
-"""The one place figures are made and written: matplotlib's Agg backend, atomic files, PNG bytes for pages.
+"""The one place figures are made and written (matplotlib's Agg backend, atomic files, PNG bytes for pages),
+and the JSON-lines files they are drawn from are read.
 
 Figures lay themselves out (no `bbox_inches="tight"`: it draws every figure twice, and a report draws several).
 """
@@ -6,13 +7,14 @@ Figures lay themselves out (no `bbox_inches="tight"`: it draws every figure twic
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from descgraph.desc.io import atomic_open
-from descgraph.errors import DescgraphError
+from descgraph.errors import DataError, DescgraphError
 
 FORMATS = (".png", ".svg", ".pdf")
 DPI = 100
@@ -55,3 +57,17 @@ def png_bytes(fig: Any) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI)
     return buf.getvalue()
+
+
+def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
+    """The complete JSON lines of a file (a last line cut short by a kill is dropped); [] when it is missing."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    records = []
+    for n, line in enumerate(path.read_text().split("\n")[:-1], start=1):
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            raise DataError(f"{path}:{n}: not a JSON line") from None
+    return records

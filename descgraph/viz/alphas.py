@@ -8,7 +8,6 @@ Cells that share architecture parameters appear once, under the cell that owns t
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import numpy as np
 
 from descgraph.desc import ModelDesc
 from descgraph.errors import DataError
-from descgraph.viz._figure import figure, png_bytes, save_figure
+from descgraph.viz._figure import figure, png_bytes, read_jsonl, save_figure
 from descgraph.viz.diagrams import EdgeWeights
 
 
@@ -26,15 +25,10 @@ def load_alphas(path: str | Path) -> list[dict[str, Any]]:
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: no architecture weights recorded (a DARTS search writes them)")
-    records = []
-    lines = path.read_text().split("\n")[:-1]
-    for n, line in enumerate(lines, start=1):
-        try:
-            record = json.loads(line)
-            record["epoch"], record["cells"]  # noqa: B018 (the keys every record has)
-        except (ValueError, KeyError, TypeError):
-            raise DataError(f"{path}:{n}: not an alphas record (JSON with 'epoch' and 'cells')") from None
-        records.append(record)
+    records = read_jsonl(path)
+    for n, record in enumerate(records, start=1):
+        if not (isinstance(record, dict) and "epoch" in record and "cells" in record):
+            raise DataError(f"{path}:{n}: not an alphas record (JSON with 'epoch' and 'cells')")
     return records
 
 

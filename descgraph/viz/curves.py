@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from descgraph.errors import DataError
-from descgraph.viz._figure import figure, png_bytes, save_figure
-
-
-def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
-    """The complete JSON lines of a file (a last line cut short by a kill is dropped); [] when it is missing."""
-    path = Path(path)
-    if not path.exists():
-        return []
-    records = []
-    for n, line in enumerate(path.read_text().split("\n")[:-1], start=1):
-        try:
-            records.append(json.loads(line))
-        except ValueError:
-            raise DataError(f"{path}:{n}: not a JSON line") from None
-    return records
+from descgraph.viz._figure import figure, png_bytes, read_jsonl, save_figure
 
 
 def stage_metrics(expdir: str | Path) -> dict[str, list[dict[str, Any]]]:

@@ -20,8 +20,9 @@ from typing import Any
 from descgraph.desc import load_desc
 from descgraph.desc.io import atomic_write_text
 from descgraph.errors import DataError, DescgraphError
+from descgraph.viz._figure import read_jsonl
 from descgraph.viz.alphas import alpha_tables, load_alphas, plot_alphas
-from descgraph.viz.curves import plot_best_so_far, plot_curves, read_jsonl, stage_metrics
+from descgraph.viz.curves import plot_best_so_far, plot_curves, stage_metrics
 from descgraph.viz.diagrams import plot_desc
 
 log = logging.getLogger("descgraph")

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+from descgraph.cli import main
 from descgraph.desc import load_desc
 from descgraph.viz import alpha_tables, load_alphas
 from descgraph.viz._figure import figure
@@ -56,6 +57,8 @@ def test_alphas_are_the_softmax_of_the_checkpointed_alphas(searched):
 
 @pytest.mark.slow
 def test_heatmap_marks_the_finalized_choice_at_each_kept_edge(searched):
+    assert main(["plot", str(searched), "--alphas"]) == 0
+    assert (searched / "alphas.png").read_bytes().startswith(b"\x89PNG")
     final = load_desc(searched / "search" / "final_model_desc.yaml")
     tables = alpha_tables(load_alphas(searched / "search" / "alphas.jsonl"), final)
     for table in tables:

@@ -32,7 +32,7 @@ def test_report_embeds_every_picture_and_fetches_nothing(synthetic_expdir, capsy
 def test_a_malformed_file_shows_its_error_in_its_section(synthetic_expdir, tmp_path):
     broken = tmp_path / "broken"
     shutil.copytree(synthetic_expdir, broken)
-    (broken / "search" / "alphas.jsonl").write_text("not json\n")
+    (broken / "search" / "alphas.jsonl").write_text('{"epoch": 0}\n')
     page = write_report(broken).read_text()
     assert "alphas.jsonl:1: not an alphas record" in page
     assert 'alt="cells of final description"' in page  # the other sections are still there
