@@ -17,7 +17,8 @@ from descgraph.cli import main
 from descgraph.desc import load_desc
 from descgraph.viz import alpha_tables, load_alphas
 from descgraph.viz._figure import figure
-from descgraph.viz.alphas import draw_heatmap
+from descgraph.viz.alphas import draw_heatmap, last_weights
+from descgraph.viz.diagrams import desc_diagrams
 
 EPOCHS, NODES = 3, 2
 ARGV = ["run", "darts_digits", f"nas.search.trainer.epochs={EPOCHS}", "nas.search.trainer.checkpoint_freq=1",
@@ -86,3 +87,15 @@ def test_alphas_survive_a_kill_and_resume(killed_and_resumed):
         for ca, cb in zip(a["cells"], b["cells"]):
             for ea, eb in zip(ca["edges"], cb["edges"]):
                 assert ea["weights"] == pytest.approx(eb["weights"], rel=1e-6)
+
+
+@pytest.mark.slow
+def test_the_supernet_is_drawn_with_the_ops_the_finalizer_kept(searched, tmp_path):
+    assert main(["plot", str(searched / "search" / "full_model_desc.yaml"), "-o", str(tmp_path / "supernet.png")]) == 0
+    records = load_alphas(searched / "search" / "alphas.jsonl")
+    final = load_desc(searched / "search" / "final_model_desc.yaml")
+    supernet = load_desc(searched / "search" / "full_model_desc.yaml")
+    for diagram, cell in zip(desc_diagrams(supernet, last_weights(records)), final.cell_descs):
+        kept = {(n + 2, tuple(e.input_ids)): e.op_desc.name for n, node in enumerate(cell.nodes) for e in node.edges}
+        drawn = {(v, (u,)): label.split(" ")[0] for u, v, label in diagram.graph.edges(data="label") if label}
+        assert {key: drawn[key] for key in kept} == kept  # each kept edge is labelled with the op it became
