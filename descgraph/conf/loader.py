@@ -1,6 +1,6 @@
 """Loading confs: includes, merges, `_copy`, variables, command-line overrides, schema validation.
 
-    conf = load_conf(["darts", "descgraph/confs/datasets/imagenet.yaml"], ["nas.search.trainer.epochs=10"])
+    conf = load_conf(["darts", "confs/datasets/imagenet.yaml"], ["nas.search.trainer.epochs=10"])
 
 Order of work: files (each with its `__include__`s under it) merge left to right, later wins; overrides
 are written into that merged data; then `_copy`s resolve; then `$name` variables; then the schema
@@ -39,17 +39,20 @@ _RESULT_NEUTRAL_DATASET_KEYS = ("dataroot", "download")
 
 # --- bundled confs ----------------------------------------------------------------------------
 def confs_dir() -> Path:
-    """The bundled `descgraph/confs/` folder (inside the package, so a wheel install has it too)."""
-    return Path(descgraph.__file__).resolve().parent / "confs"
+    """The bundled confs: `confs/` beside the package in a source checkout (their source of truth), else
+    `confs/`, where a wheel or a non-editable install carries them (setup.py copies them there)."""
+    package = Path(descgraph.__file__).resolve().parent
+    installed = package / "confs"
+    return installed if installed.is_dir() else package.parent / "confs"
 
 
 def bundled_names() -> list[str]:
-    """Names of the bundled algorithm confs (`descgraph/confs/algos/<name>.yaml`)."""
+    """Names of the bundled algorithm confs (`confs/algos/<name>.yaml`)."""
     return sorted(p.stem for p in (confs_dir() / "algos").glob("*.yaml"))
 
 
 def resolve_conf_path(name: str | Path) -> Path:
-    """The bundled conf `descgraph/confs/algos/<name>.yaml` for a bare name, else `name` as a file path.
+    """The bundled conf `confs/algos/<name>.yaml` for a bare name, else `name` as a file path.
 
     Raises:
         ConfError: neither a bundled name nor an existing file; lists the close bundled names.
