@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from descgraph.conf.schema import TrainerConf
-from descgraph.errors import ConfError
+from descgraph.errors import ConfError, DataError, DescError
 from descgraph.train import ArchTrainer, Trainer, load_checkpoint
 
 
@@ -159,6 +159,12 @@ def test_architecture_steps_need_a_validation_loader(make_loader):
         ArchTrainer(_conf(), Supernet(), progress=False).fit(make_loader(n=32))
 
 
+def test_a_validation_loader_without_batches_is_a_data_error(make_loader):
+    with pytest.raises(DataError, match="yields no batches"):
+        ArchTrainer(_conf(), Supernet(), progress=False).fit(make_loader(n=32), [])
+
+
 def test_a_model_without_architecture_parameters_is_refused(make_net):
-    with pytest.raises(ValueError, match="no architecture parameters"):
+    # a DescgraphError: the CLI prints one line, not a traceback
+    with pytest.raises(DescError, match="no architecture parameters"):
         ArchTrainer(_conf(), make_net(), progress=False)
