@@ -82,7 +82,9 @@ def cmd_lut_eval(args: argparse.Namespace) -> None:
 
 
 def _add_timing_args(p: argparse.ArgumentParser, runs: int) -> None:
-    p.add_argument("--threads", type=positive_int, default=1, help="intra-op threads of onnxruntime and PyTorch (default 1)")
+    p.add_argument(
+        "--threads", type=positive_int, default=1, help="intra-op threads of onnxruntime and PyTorch (default 1)"
+    )
     p.add_argument("--runs", type=positive_int, default=runs, help=f"timed runs (default {runs})")
 
 
