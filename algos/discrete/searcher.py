@@ -16,7 +16,7 @@ from tqdm import tqdm
 from algos.discrete.candidates import CANDIDATES, Candidates
 from descgraph.builders import ModelDescBuilder
 from descgraph.desc import ModelDesc
-from descgraph.errors import ConfError, DescgraphError
+from descgraph.errors import DescgraphError
 from descgraph.nas import Finalizers, Searcher, SearchResult
 from descgraph.nas._common import resolve_device, save_checked_desc, seed_all
 from descgraph.nas.discrete import Code, SearchSpace, SearchStrategy, Trial, get_space, get_strategy
@@ -31,12 +31,9 @@ class DiscreteSearcher(Searcher):
     def search(
         self, builder: ModelDescBuilder, trainer_class: type[Trainer] | None, finalizers: Finalizers, loaders=None
     ) -> SearchResult:
-        """Search with trained candidates; `builder` and `finalizers` are unused (candidates are final networks)."""
-        if trainer_class is None or loaders is None or loaders.val is None:
-            raise ConfError(
-                "nas.search: candidates are trained and scored on search-val; give nas.search.trainer.epochs > 0 "
-                "and nas.search.loader.val_ratio > 0"
-            )
+        """Search with trained candidates; `builder` and `finalizers` are unused (candidates are final networks).
+
+        DiscreteConf asks for training epochs and a search-val share, so `loaders.val` is there."""
         name = self.conf.nas.search.discrete.space
         space, candidates = get_space(name), CANDIDATES.get(name)
         strategy = self.make_strategy(space)
@@ -71,14 +68,10 @@ class DiscreteSearcher(Searcher):
             search_loop(strategy, evaluate, discrete.budget, discrete.max_proposals or None, known, write)
 
     def make_strategy(self, space: SearchSpace) -> SearchStrategy:
-        """The algorithm's strategy with its `nas.search.discrete.strategy_params`, set up with the run's seed.
-
-        Every entry of `strategy_params` is checked, so a typo in another strategy's parameters shows at once.
-        """
+        """The algorithm's strategy with its `nas.search.discrete.strategy_params` (DiscreteConf checked every
+        entry), set up with the run's seed."""
         params = self.conf.nas.search.discrete.strategy_params
-        for name, kwargs in params.items():
-            _strategy(name, kwargs)
-        strategy = _strategy(self.conf.algo, params.get(self.conf.algo, {}))
+        strategy = get_strategy(self.conf.algo, **params.get(self.conf.algo, {}))
         strategy.setup(space, self.conf.common.seed)
         return strategy
 
@@ -89,7 +82,10 @@ class DiscreteSearcher(Searcher):
         seed_all(seed)
         device = resolve_device(self.conf.common.device)
         model = Model(desc, droppath=False, affine=True).to(device)
-        trainer = trainer_class(self.conf.nas.search.trainer, model, device=device, seed=seed, title="candidate")
+        stage = self.conf.nas.search
+        trainer = trainer_class(
+            stage.trainer, model, device=device, seed=seed, title="candidate", aux_weight=stage.model_desc.aux_weight
+        )
         last = trainer.fit(loaders.train, loaders.val).last
         extra = {
             "train_top1": last["train_top1"],
@@ -128,10 +124,3 @@ class DiscreteSearcher(Searcher):
             "proposals": len(records),
         }
         return SearchResult(final, metrics, records)
-
-
-def _strategy(name: str, kwargs: dict[str, Any]) -> SearchStrategy:
-    try:
-        return get_strategy(name, **kwargs)
-    except DescgraphError as e:
-        raise ConfError(f"nas.search.discrete.strategy_params.{name}: {e}") from None

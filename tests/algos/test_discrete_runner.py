@@ -94,7 +94,8 @@ def test_strategy_parameter_typos_name_the_key(tmp_path, capsys):
 
 
 def test_candidates_need_search_val(tmp_path, capsys):
-    assert "nas.search.loader.val_ratio > 0" in _cli_error(tmp_path, capsys, "nas.search.loader.val_ratio=0")
+    err = _cli_error(tmp_path, capsys, "nas.search.loader.val_ratio=0")
+    assert "command line: nas.search.loader.val_ratio: candidates are scored on search-val: give a value > 0" in err
 
 
 def test_a_log_from_another_seed_is_not_replayed(tmp_path, capsys):

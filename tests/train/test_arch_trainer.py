@@ -8,9 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from descgraph.conf.schema import TrainerConf
 from descgraph.errors import ConfError, DataError, DescError
-from descgraph.train import ArchTrainer, Trainer, load_checkpoint
+from descgraph.train import ArchTrainer, ArchTrainerConf, Trainer, load_checkpoint
 
 
 class Alphas(nn.Module):
@@ -47,8 +46,8 @@ class SupernetWithoutWeights(Supernet):
     weights = None  # type: ignore[assignment]
 
 
-def _conf(**kw) -> TrainerConf:
-    return TrainerConf(**{"epochs": 2, "optimizer": {"lr": 0.1}, **kw})
+def _conf(**kw) -> ArchTrainerConf:
+    return ArchTrainerConf(**{"epochs": 2, "optimizer": {"lr": 0.1}, **kw})
 
 
 def _ids(optimizer: torch.optim.Optimizer) -> set[int]:
