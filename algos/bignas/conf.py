@@ -1,5 +1,5 @@
 """The sections BigNAS adds to a conf: sandwich training (`nas.search.trainer.sandwich`) and the
-multi-device evolutionary search (`nas.search.multi_objective`)."""
+multi-device evolutionary search (`nas.search.multi_objective`). Torch-free: a conf is read without the algorithm."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 from pydantic import Field, field_validator, model_validator
 
 from descgraph._registry import close_matches
-from descgraph.conf import Conf, ConfModel, NasConf, StageConf, TrainerConf, rule_error
+from descgraph.conf import Conf, ConfModel, NasConf, StageConf, TrainerConf, register_algo_conf, rule_error
 from descgraph.hw.cost import COST_MODELS
 
 DEVICE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -99,3 +99,6 @@ class BigNASConf(Conf):
     """The conf of `algo: bignas`."""
 
     nas: BigNASNasConf = Field(default_factory=BigNASNasConf, description="search and evaluation")
+
+
+register_algo_conf("bignas", BigNASConf)

@@ -1,4 +1,7 @@
-"""The sections DARTS adds to a conf: the bilevel search trainer (`nas.search.trainer.order`, `alpha_optimizer`)."""
+"""The sections DARTS adds to a conf: the bilevel search trainer (`nas.search.trainer.order`, `alpha_optimizer`).
+
+Torch-free, like every algorithm's `conf` module: a conf is read without importing the algorithm.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +9,34 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from descgraph.conf import Conf, LoaderConf, NasConf, StageConf, rule_error
-from descgraph.train import ArchTrainerConf
+from descgraph.conf import (
+    Conf,
+    LoaderConf,
+    NasConf,
+    OptimizerConf,
+    StageConf,
+    TrainerConf,
+    register_algo_conf,
+    rule_error,
+)
 
 
-class DartsTrainerConf(ArchTrainerConf):
-    """The search trainer: weight steps on search-train, architecture steps on search-val."""
+class AlphaOptimizerConf(OptimizerConf):
+    """The architecture-parameter optimizer; its defaults are DARTS's (sec. 3.1.1), so `{lr: 3e-3}` changes only
+    the rate of that Adam."""
 
+    type: Literal["sgd", "adam"] = Field("adam", description="optimizer")
+    lr: float = Field(3e-4, gt=0, description="learning rate")
+    decay: float = Field(1e-3, ge=0, description="weight decay")
+    betas: list[float] = Field(default_factory=lambda: [0.5, 0.999], description="Adam betas")
+
+
+class DartsTrainerConf(TrainerConf):
+    """The search trainer (an ArchTrainer's): weight steps on search-train, architecture steps on search-val."""
+
+    alpha_optimizer: AlphaOptimizerConf = Field(
+        default_factory=AlphaOptimizerConf, description="architecture-parameter optimizer"
+    )
     order: Literal["first", "second"] = Field(
         "first", description="architecture gradient: first order, or second (the unrolled step, DARTS eq. 7-8)"
     )
@@ -46,3 +70,6 @@ class DartsConf(Conf):
     """The conf of `algo: darts`."""
 
     nas: DartsNasConf = Field(default_factory=DartsNasConf, description="search and evaluation")
+
+
+register_algo_conf("darts", DartsConf)

@@ -1,4 +1,7 @@
-"""The section the discrete strategies (`rea`, `reinforce`) add to a conf: `nas.search.discrete`."""
+"""The section the discrete strategies (`rea`, `reinforce`) add to a conf: `nas.search.discrete`.
+
+Torch-free when imported (a conf is read without the algorithm); checking a conf of these algorithms
+loads their spaces and strategies."""
 
 from __future__ import annotations
 
@@ -6,10 +9,8 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from algos.discrete.candidates import CANDIDATES
-from descgraph.conf import Conf, ConfModel, NasConf, StageConf, rule_error
+from descgraph.conf import Conf, ConfModel, NasConf, StageConf, register_algo_conf, rule_error
 from descgraph.errors import DescgraphError
-from descgraph.nas.discrete import get_strategy
 
 
 class DiscreteSearchConf(ConfModel):
@@ -23,6 +24,8 @@ class DiscreteSearchConf(ConfModel):
     @field_validator("space")
     @classmethod
     def _has_candidates(cls, space: str) -> str:
+        from algos.discrete.candidates import CANDIDATES  # the search's modules, loaded for a conf of this algo
+
         try:
             CANDIDATES.get(space)
         except DescgraphError as e:
@@ -33,6 +36,8 @@ class DiscreteSearchConf(ConfModel):
     @classmethod
     def _strategies_take_them(cls, params: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
         # every entry is checked, so a typo in another strategy's parameters shows at once
+        from descgraph.nas.discrete import get_strategy
+
         for name, kwargs in params.items():
             try:
                 get_strategy(name, **kwargs)
@@ -65,3 +70,7 @@ class DiscreteConf(Conf):
     """The conf of `algo: rea` and `algo: reinforce`."""
 
     nas: DiscreteNasConf = Field(default_factory=DiscreteNasConf, description="search and evaluation")
+
+
+register_algo_conf("rea", DiscreteConf)
+register_algo_conf("reinforce", DiscreteConf)

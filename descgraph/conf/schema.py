@@ -266,17 +266,22 @@ ALGO_CONFS: Registry[type[Conf]] = Registry("algorithm conf")
 
 
 def register_algo_conf(name: str, conf: type[Conf] = Conf) -> None:
-    """Register the conf schema of algorithm `name`: `Conf` or a subclass holding the algorithm's sections."""
+    """Register the conf schema of algorithm `name`: `Conf` or a subclass holding the algorithm's sections.
+
+    An algorithm's `conf` module registers it (read without the algorithm, see `load_conf_plugins`), and
+    its runner names it again (`register_algo(name, conf=...)`): the same class twice is one registration.
+    """
     if not (isinstance(conf, type) and issubclass(conf, Conf)):
         raise RegistryError(f"algorithm {name!r}: its conf schema must be a Conf subclass, got {conf!r}")
-    ALGO_CONFS.add(name, conf)
+    if name not in ALGO_CONFS or ALGO_CONFS.get(name) is not conf:
+        ALGO_CONFS.add(name, conf)
 
 
 def _algo_confs() -> Registry[type[Conf]]:
-    """The registry, after the installed algorithms registered themselves."""
-    from descgraph._plugins import load_plugins
+    """The registry, after the installed algorithms' conf modules registered their schemas."""
+    from descgraph._plugins import load_conf_plugins
 
-    load_plugins()
+    load_conf_plugins()
     return ALGO_CONFS
 
 

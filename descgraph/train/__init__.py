@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from descgraph.train.arch_trainer import AlphaOptimizerConf, ArchTrainer, ArchTrainerConf
+from descgraph.train.arch_trainer import ArchTrainer
 from descgraph.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from descgraph.train.metrics import Meter, MetricsLog, topk_correct
 from descgraph.train.optim import arch_params_of, lr_at, make_optimizer, make_scheduler, weights_of
@@ -10,9 +10,7 @@ from descgraph.train.seeding import rng_state, seed_epoch, set_rng_state
 from descgraph.train.trainer import Trainer, TrainResult
 
 __all__ = [
-    "AlphaOptimizerConf",
     "ArchTrainer",
-    "ArchTrainerConf",
     "CheckpointError",
     "Meter",
     "MetricsLog",

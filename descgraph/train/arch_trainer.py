@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Any
 
 import torch
-from pydantic import Field
 from torch import nn
 
-from descgraph.conf.schema import OptimizerConf, TrainerConf
+from descgraph.conf.schema import TrainerConf
 from descgraph.errors import ConfError, DataError, DescError
 from descgraph.train.metrics import Meter
 from descgraph.train.optim import arch_params_of, make_optimizer
@@ -28,24 +27,6 @@ def cycle(loader: Any) -> Iterator[Any]:
             raise DataError("the validation loader yields no batches: nothing to take architecture steps on")
 
 
-class AlphaOptimizerConf(OptimizerConf):
-    """The architecture-parameter optimizer; its defaults are DARTS's (sec. 3.1.1), so `{lr: 3e-3}` changes the
-    rate of that Adam."""
-
-    type: Literal["sgd", "adam"] = Field("adam", description="optimizer")
-    lr: float = Field(3e-4, gt=0, description="learning rate")
-    decay: float = Field(1e-3, ge=0, description="weight decay")
-    betas: list[float] = Field(default_factory=lambda: [0.5, 0.999], description="Adam betas")
-
-
-class ArchTrainerConf(TrainerConf):
-    """A trainer conf with the optimizer of the architecture parameters (the bilevel search's second level)."""
-
-    alpha_optimizer: AlphaOptimizerConf = Field(
-        default_factory=AlphaOptimizerConf, description="architecture-parameter optimizer"
-    )
-
-
 class ArchTrainer(Trainer):
     """Before each weight step on a train batch, an architecture step on the next search-val batch.
 
@@ -54,12 +35,12 @@ class ArchTrainer(Trainer):
     optimizer only the weights. Subclasses override `arch_step`; the default is first order.
 
     Args:
-        conf: the trainer conf with `alpha_optimizer`.
+        conf: a trainer conf with an `alpha_optimizer` (an OptimizerConf), such as DARTS's search trainer conf.
         model: a model with `arch_params()`.
         **kwargs: Trainer's keyword arguments.
     """
 
-    def __init__(self, conf: ArchTrainerConf, model: nn.Module, **kwargs: Any) -> None:
+    def __init__(self, conf: TrainerConf, model: nn.Module, **kwargs: Any) -> None:
         super().__init__(conf, model, **kwargs)
         self.alpha_params = arch_params_of(self.model)
         if not self.alpha_params:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pickle
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -155,3 +157,14 @@ def test_the_dataset_is_stated_once_and_a_stage_may_still_differ():
 )
 def test_the_hash_changes_with_every_algorithm_section(conf, override):
     assert conf_hash(load_conf(conf, [override])) != conf_hash(load_conf(conf))
+
+
+def test_reading_any_bundled_conf_imports_no_torch():
+    # algorithms' conf modules are read without the algorithms (rea and reinforce check their strategies)
+    script = (
+        "import sys\nfrom descgraph.conf import bundled_names, load_conf, load_conf_data\n"
+        "names = [n for n in bundled_names() if load_conf_data(n).get('algo') not in ('rea', 'reinforce')]\n"
+        "print([load_conf(n).algo for n in names].count('darts'), 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.split() == ["3", "False"]  # darts, darts_digits, darts_toy among them

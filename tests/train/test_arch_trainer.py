@@ -8,8 +8,9 @@ import pytest
 import torch
 from torch import nn
 
+from algos.darts import DartsTrainerConf
 from descgraph.errors import ConfError, DataError, DescError
-from descgraph.train import ArchTrainer, ArchTrainerConf, Trainer, load_checkpoint
+from descgraph.train import ArchTrainer, Trainer, load_checkpoint
 
 
 class Alphas(nn.Module):
@@ -46,8 +47,9 @@ class SupernetWithoutWeights(Supernet):
     weights = None  # type: ignore[assignment]
 
 
-def _conf(**kw) -> ArchTrainerConf:
-    return ArchTrainerConf(**{"epochs": 2, "optimizer": {"lr": 0.1}, **kw})
+def _conf(**kw) -> DartsTrainerConf:
+    # a trainer conf with an alpha optimizer: DARTS's search trainer's
+    return DartsTrainerConf(**{"epochs": 2, "optimizer": {"lr": 0.1}, **kw})
 
 
 def _ids(optimizer: torch.optim.Optimizer) -> set[int]:
