@@ -43,6 +43,7 @@ class _ArchaiLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
     def construct_undefined(self, node: yaml.Node):
+        """Every tag without a constructor here: refused, naming the tag."""
         raise DescError(f"line {node.start_mark.line + 1}: refused YAML tag {node.tag.replace(PY, '!!python/')!r}")
 
 
@@ -87,6 +88,7 @@ for _module in ARCHAI_MODULES:
         for _kind in ("object/apply", "object/new"):
             _ArchaiLoader.add_constructor(f"{PY}{_kind}:{_module}.{_cls}", _enum)
 _ArchaiLoader.add_constructor(f"{PY}object:{CONFIG_CLASS}", _config)
+_ArchaiLoader.add_constructor(None, _ArchaiLoader.construct_undefined)
 
 
 def parse_archai_yaml(text: str, source: str = "<archai>") -> Any:
