@@ -13,7 +13,16 @@ from __future__ import annotations
 
 from descgraph.interop.archai import ArchaiTemplateWarning, archai_to_desc, differing_cells, from_archai
 from descgraph.interop.archai_yaml import load_archai_yaml, parse_archai_yaml
-from descgraph.interop.nni import CELL_SPACES, SPACES, from_nni, genotype_to_nni, nni_to_genotype, to_nni
+from descgraph.interop.nni import (
+    CELL_SPACES,
+    SPACES,
+    from_nni,
+    genotype_to_nni,
+    nb201_to_nni,
+    nni_to_genotype,
+    nni_to_nb201,
+    to_nni,
+)
 from descgraph.interop.notations import (
     check_genotype,
     darts_macro,
@@ -37,7 +46,9 @@ __all__ = [
     "from_nni",
     "genotype_to_nni",
     "load_archai_yaml",
+    "nb201_to_nni",
     "nni_to_genotype",
+    "nni_to_nb201",
     "parse_archai_yaml",
     "to_genotype",
     "to_nb201",

@@ -20,7 +20,7 @@ from descgraph._registry import close_matches
 from descgraph.conf.schema import ModelDescConf
 from descgraph.desc import ModelDesc
 from descgraph.desc.genotype import Genotype
-from descgraph.desc.nb201 import EDGES, parse_nb201
+from descgraph.desc.nb201 import EDGES, format_nb201, parse_nb201
 from descgraph.errors import DescError
 from descgraph.interop.notations import darts_macro, from_genotype, from_nb201, to_genotype, to_nb201
 
@@ -174,16 +174,24 @@ def from_nni(arch: dict[str, Any], space: str = "darts", conf: ModelDescConf | N
         DescError: a missing or unknown key, an op outside the space, an input that is not earlier.
     """
     if _space(space) == NB201_SPACE:
-        _check_keys(arch, nb201_keys(), (), space)
-        ops = []
-        for key in nb201_keys():
-            if arch[key] not in NNI_TO_NB201:
-                raise DescError(
-                    f"nni: {key}: {arch[key]!r} is not an op of the nb201 space ({', '.join(NNI_TO_NB201)})"
-                )
-            ops.append(NNI_TO_NB201[arch[key]])
-        return from_nb201(tuple(ops), conf=conf)
+        return from_nb201(nni_to_nb201(arch), conf=conf)
     return from_genotype(nni_to_genotype(arch, space), _macro(arch, conf))
+
+
+def nni_to_nb201(arch: dict[str, Any]) -> str:
+    """The NAS-Bench-201 string of an arch dict of NNI's `NasBench201` space."""
+    _check_keys(arch, nb201_keys(), (), NB201_SPACE)
+    ops = []
+    for key in nb201_keys():
+        if arch[key] not in NNI_TO_NB201:
+            raise DescError(f"nni: {key}: {arch[key]!r} is not an op of the nb201 space ({', '.join(NNI_TO_NB201)})")
+        ops.append(NNI_TO_NB201[arch[key]])
+    return format_nb201(tuple(ops))
+
+
+def nb201_to_nni(arch: str) -> dict[str, str]:
+    """The arch dict of NNI's `NasBench201` space for a NAS-Bench-201 string."""
+    return {key: NB201_TO_NNI[op] for key, op in zip(nb201_keys(), parse_nb201(arch))}
 
 
 def genotype_to_nni(genotype: Genotype, space: str = "darts") -> dict[str, Any]:
@@ -220,8 +228,7 @@ def to_nni(desc: ModelDesc, space: str = "darts", macro: bool = False) -> dict[s
         DescError: the description is not one the space can hold; names what does not fit.
     """
     if _space(space) == NB201_SPACE:
-        ops = parse_nb201(to_nb201(desc))
-        return {key: NB201_TO_NNI[op] for key, op in zip(nb201_keys(), ops)}
+        return nb201_to_nni(to_nb201(desc))
     arch = genotype_to_nni(to_genotype(desc), space)
     if macro:
         arch["width"] = desc.cell_descs[0].nodes[0].conv_params.ch_out
@@ -236,6 +243,8 @@ __all__ = [
     "from_nni",
     "genotype_to_nni",
     "nb201_keys",
+    "nb201_to_nni",
+    "nni_to_nb201",
     "nni_to_genotype",
     "to_nni",
 ]
