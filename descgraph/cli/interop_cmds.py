@@ -34,17 +34,18 @@ def cmd_import_nb201(args: argparse.Namespace) -> None:
 
 
 def _read_json_arch(text_or_file: str) -> Any:
-    """An NNI arch dict from a JSON file or a JSON literal on the command line."""
+    """An NNI arch dict from a JSON file, or a JSON object given on the command line."""
     from descgraph.errors import DescError
 
-    path = Path(text_or_file)
-    is_file = not text_or_file.lstrip().startswith("{") and path.is_file()
-    source = str(path) if is_file else "arch"
+    is_literal = text_or_file.lstrip().startswith("{")
+    source = "arch" if is_literal else text_or_file
     try:
-        return json.loads(path.read_text() if is_file else text_or_file)
+        return json.loads(text_or_file if is_literal else Path(text_or_file).read_text())
     except json.JSONDecodeError as e:
         raise DescError(f"{source} (line {e.lineno}): malformed JSON: {e.msg}") from None
-    except OSError as e:
+    except FileNotFoundError:
+        raise DescError(f"{source}: no such file (give a JSON file or a JSON object)") from None
+    except (OSError, UnicodeDecodeError) as e:
         raise DescError(f"{source}: cannot read: {e}") from None
 
 

@@ -175,6 +175,13 @@ def test_bad_dicts_are_one_line_and_exit_2(arch, space, expected, tmp_path, caps
         assert not (tmp_path / "out.yaml").exists()
 
 
+@pytest.mark.parametrize(("arch", "expected"), [("missing.json", "no such file"), ("{'a': 1}", "malformed JSON")])
+def test_an_unreadable_arch_is_one_line(tmp_path, capsys, arch, expected):
+    assert main(["import", "nni", arch, "-o", str(tmp_path / "out.yaml")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and expected in err
+
+
 def test_a_desc_the_space_cannot_hold_is_one_line(tmp_path, capsys):
     out = tmp_path / "g.yaml"
     assert main(["genotype", "DARTS_V2", "-o", str(out)]) == 0
