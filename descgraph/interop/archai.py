@@ -66,11 +66,13 @@ class _Reader:
         return data
 
     def key(self, data: dict[str, Any], key: str, path: str, kind: type | tuple[type, ...] = object) -> Any:
+        """`data[key]`, checked to be there and of `kind`; `path` is where `data` is ('' at the top)."""
+        where = f"{path}.{key}" if path else key
         if key not in data:
-            self.fail(f"{path}.{key}", "missing")
+            self.fail(where, "missing")
         value = data[key]
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            self.fail(f"{path}.{key}", f"expected {_kind_name(kind)}, got {_what(value)}")
+            self.fail(where, f"expected {_kind_name(kind)}, got {_what(value)}")
         return value
 
     def conv(self, op: dict[str, Any], path: str) -> tuple[int, int]:
@@ -124,7 +126,7 @@ def _check_ch(r: _Reader, path: str, got: int, expected: int, what: str) -> None
 
 def _model_stem(r: _Reader, data: dict[str, Any], in_ch: int) -> OpDesc:
     """Archai's two model stems, which both read the image, as DARTS's one stem."""
-    stems = r.key(data, "model_stems", "<root>", list)
+    stems = r.key(data, "model_stems", "", list)
     if not 1 <= len(stems) <= 2:
         r.fail("model_stems", f"{len(stems)} stems; Archai's DARTS network has 2")
     ops = [r.op(s, f"model_stems[{i}]", MODEL_STEMS) for i, s in enumerate(stems)]
@@ -291,11 +293,11 @@ def _aux_towers(r: _Reader, data: dict[str, Any], cells: list[CellDesc], n_class
 
 
 def _head(r: _Reader, data: dict[str, Any], ch: int, n_classes: int) -> tuple[OpDesc, OpDesc]:
-    pool = r.op(r.key(data, "pool_op", "<root>"), "pool_op", POOL_OPS)
+    pool = r.op(r.key(data, "pool_op", ""), "pool_op", POOL_OPS)
     pool_in, pool_out = r.conv(pool, "pool_op")
     _check_ch(r, "pool_op.params.conv.ch_in", pool_in, ch, "the last cell's output")
     _check_ch(r, "pool_op.params.conv.ch_out", pool_out, ch, "its input")
-    logits = r.op(r.key(data, "logits_op", "<root>"), "logits_op", ("linear",))
+    logits = r.op(r.key(data, "logits_op", ""), "logits_op", ("linear",))
     params = r.key(logits, "params", "logits_op", dict)
     _check_ch(r, "logits_op.params.n_ch", r.key(params, "n_ch", "logits_op.params", int), ch, "the pooled output")
     _check_ch(
@@ -318,11 +320,11 @@ def archai_to_desc(data: Any, source: str = "<archai>", image_size: int = 32) ->
     """
     r = _Reader(source)
     data = r.obj(data, "ModelDesc", "<root>")
-    in_ch, n_classes = r.key(data, "ds_ch", "<root>", int), r.key(data, "n_classes", "<root>", int)
+    in_ch, n_classes = r.key(data, "ds_ch", "", int), r.key(data, "n_classes", "", int)
     stem = _model_stem(r, data, in_ch)
     outs = [[stem.ch_out, image_size, image_size]] * 2
     cells = []
-    for i, cell in enumerate(r.key(data, "_cell_descs", "<root>", list)):
+    for i, cell in enumerate(r.key(data, "_cell_descs", "", list)):
         cells.append(_cell(r, cell, i, outs))
         outs.append(cells[-1].out_shape)
     if not cells:
