@@ -14,7 +14,7 @@ from descgraph.conf import load_conf
 from descgraph.desc import load_desc, validate_model_desc
 from descgraph.desc.genotype import DARTS_V1, Genotype
 from descgraph.errors import DescError
-from descgraph.interop import ArchaiTemplateWarning, from_archai, parse_archai_yaml, to_genotype
+from descgraph.interop import ArchaiTemplateWarning, from_archai, from_genotype, parse_archai_yaml, to_genotype
 
 FILES = [f"final_model_desc{i}.yaml" for i in range(1, 6)] + ["darts_genotype.yaml"]
 
@@ -95,7 +95,9 @@ def test_every_cell_imports_as_saved(shared_data, name):
         assert [(e.op_desc.name, e.input_ids[0]) for n in cell.nodes for e in n.edges] == pairs
     assert desc.reduction_cell_ids() == [2, 5]
     assert [c.nodes[0].conv_params.ch_out for c in desc.cell_descs] == [16, 16, 32, 32, 32, 64, 64, 64]
-    assert to_genotype(desc) == _genotype_from_text(path.read_text())
+    genotype = _genotype_from_text(path.read_text())
+    assert to_genotype(desc) == genotype
+    assert to_genotype(from_genotype(genotype)) == genotype  # the file's genotype round-trips too
 
 
 def test_darts_genotype_file_leads_with_darts_v1_and_names_the_differing_cells(shared_data):
