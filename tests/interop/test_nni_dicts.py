@@ -189,3 +189,12 @@ def test_a_desc_the_space_cannot_hold_is_one_line(tmp_path, capsys):
     assert main(["export-arch", str(out), "--to", "nni", "--space", "enas"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "the enas space has 5" in err
+
+
+def test_the_hubs_darts_v2_at_its_width_and_depth_is_the_darts_papers_network():
+    from descgraph.nn import Model
+
+    # load_searched_model('darts-v2') builds DARTS(width=36, num_cells=20); a multi-width space keys them
+    desc = from_nni({**NNI_DARTS_V2, "width": 36, "depth": 20}, "darts")
+    assert len(desc.cell_descs) == 20 and desc.reduction_cell_ids() == [6, 13]
+    assert Model(desc, affine=True).param_count() == 3_349_342  # the DARTS code's count for DARTS_V2
