@@ -236,3 +236,10 @@ def test_aliases_are_followed_but_bounded():
     assert data["b"] is data["a"] and data["a"]["ch_in"] == 1
     with pytest.raises(DescError, match="aliases"):
         parse_archai_yaml("a: &x [1]\nb: [" + ", ".join(["*x"] * 10_001) + "]\n")
+
+
+def test_archai_1_0_module_paths_read_the_same(shared_data, tmp_path):
+    path = shared_data / "archai" / "final_model_desc1.yaml"
+    moved = tmp_path / "moved.yaml"
+    moved.write_text(path.read_text().replace("archai.nas.model_desc", "archai.supergraph.nas.model_desc"))
+    assert from_archai(moved).hash() == from_archai(path).hash()
