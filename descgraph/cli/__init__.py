@@ -13,7 +13,7 @@ import sys
 from descgraph.cli.desc_cmds import describe
 from descgraph.errors import DescgraphError
 
-COMMAND_MODULES = ["desc_cmds", "run_cmd", "zoo", "bench", "elastic_cmds", "hw_cmds"]
+COMMAND_MODULES = ["desc_cmds", "run_cmd", "zoo", "bench", "elastic_cmds", "hw_cmds", "interop_cmds"]
 
 __all__ = ["build_parser", "describe", "main"]
 
