@@ -48,9 +48,10 @@ def test_the_tree_keeps_every_contract(lint_imports):
 @pytest.mark.parametrize(
     ("module", "line", "contract"),
     [
-        ("descgraph/desc/graph.py", "import torch", "Descriptions and confs know no torch"),
+        ("descgraph/desc/graph.py", "import torch", "Descriptions, confs and notations know no torch"),
         ("descgraph/nas/finalizers.py", "import algos.darts", "descgraph never imports an algorithm"),
         ("descgraph/ops/basic.py", "import descgraph.train", "Layers"),
+        ("descgraph/interop/nni.py", "import descgraph.nn", "Notations convert descriptions only"),
     ],
 )
 def test_a_forbidden_import_breaks_its_contract(lint_imports, tmp_path, module, line, contract):
