@@ -14,9 +14,14 @@ from typing import Any
 from descgraph.cli._common import print_result
 
 
-def _save(desc, output: str, as_json: bool) -> None:
+def _save(desc, output: str, as_json: bool, source: str) -> None:
+    """Write a description that `descgraph validate` accepts, or refuse it naming `source`, the input."""
     from descgraph.desc import save_desc
+    from descgraph.desc.validate import validate_model_desc
+    from descgraph.nn.check import check_op_names
 
+    validate_model_desc(desc, source=source)
+    check_op_names(desc, source=source)
     save_desc(desc, output)
     print_result({"output": output, "cells": len(desc.cell_descs), "hash": desc.hash()}, as_json)
 
@@ -24,23 +29,23 @@ def _save(desc, output: str, as_json: bool) -> None:
 def cmd_import_genotype(args: argparse.Namespace) -> None:
     from descgraph.interop import darts_macro, from_genotype
 
-    _save(from_genotype(args.genotype, darts_macro(args.stage, args.conf)), args.output, args.json)
+    _save(from_genotype(args.genotype, darts_macro(args.stage, args.conf)), args.output, args.json, "genotype")
 
 
 def cmd_import_nb201(args: argparse.Namespace) -> None:
     from descgraph.interop import from_nb201
 
-    _save(from_nb201(args.arch, args.dataset), args.output, args.json)
+    _save(from_nb201(args.arch, args.dataset), args.output, args.json, "nb201")
 
 
-def _read_json_arch(text_or_file: str) -> Any:
-    """An NNI arch dict from a JSON file, or a JSON object given on the command line."""
+def _read_json_arch(text_or_file: str) -> tuple[Any, str]:
+    """An NNI arch dict from a JSON file, or a JSON object given on the command line, and where it came from."""
     from descgraph.errors import DescError
 
     is_literal = text_or_file.lstrip().startswith("{")
     source = "arch" if is_literal else text_or_file
     try:
-        return json.loads(text_or_file if is_literal else Path(text_or_file).read_text())
+        return json.loads(text_or_file if is_literal else Path(text_or_file).read_text()), source
     except json.JSONDecodeError as e:
         raise DescError(f"{source} (line {e.lineno}): malformed JSON: {e.msg}") from None
     except FileNotFoundError:
@@ -54,7 +59,8 @@ def cmd_import_nni(args: argparse.Namespace) -> None:
     from descgraph.interop import darts_macro, from_nni
 
     conf = nb201_model_conf(args.dataset) if args.space == "nb201" else darts_macro(args.stage, args.conf)
-    _save(from_nni(_read_json_arch(args.arch), args.space, conf), args.output, args.json)
+    arch, source = _read_json_arch(args.arch)
+    _save(from_nni(arch, args.space, conf), args.output, args.json, source)
 
 
 def cmd_import_archai(args: argparse.Namespace) -> None:
@@ -67,7 +73,7 @@ def cmd_import_archai(args: argparse.Namespace) -> None:
         desc = from_archai(args.file, image_size=args.image_size)
     for w in caught:
         print(f"descgraph: warning: {w.message}", file=sys.stderr)
-    _save(desc, args.output, args.json)
+    _save(desc, args.output, args.json, args.file)
 
 
 def cmd_export_arch(args: argparse.Namespace) -> None:

@@ -159,3 +159,13 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path):
     proc.stdout.close()  # as `| head -0` would: every write finds the pipe closed
     assert proc.wait(timeout=120) == 141
     assert proc.stderr.read().decode() == ""
+
+
+def test_a_genotype_with_an_unknown_op_is_refused_before_anything_is_written(tmp_path, capsys):
+    normal = [("sep_conv_9x9", 0), ("sep_conv_3x3", 1)] + [("sep_conv_3x3", 1)] * 6
+    reduce = [("max_pool_3x3", 0)] * 8
+    literal = f"Genotype(normal={normal}, normal_concat=[2, 3, 4, 5], reduce={reduce}, reduce_concat=[2, 3, 4, 5])"
+    assert main(["genotype", literal, "-o", str(tmp_path / "final.yaml")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("descgraph: error: genotype: ") and "unknown op 'sep_conv_9x9'" in err
+    assert not (tmp_path / "final.yaml").exists()
