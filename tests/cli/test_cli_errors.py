@@ -109,6 +109,7 @@ CASES = {
     "desc unknown key": (_desc_edit(_set(["cell_descs", 0, "colour"], "red")), ["bad.yaml", "cell_descs[0].colour"]),
     "desc wrong type": (_desc_edit(_set(["n_classes"], "ten")), ["bad.yaml", "n_classes"]),
     "desc schema version": (_desc_edit(_set(["schema_version"], 99)), ["bad.yaml", "schema_version"]),
+    "desc zero size": (_desc_edit(_set(["input_shape"], [3, 0, 32])), ["bad.yaml", "input_shape[1]"]),
     "desc truncated": (
         _file("d.yaml", "input_shape: [3, 32, 32]\ncell_descs:\n  - {id: 0, stems: [\n", "show", "{}"),
         ["d.yaml"],
