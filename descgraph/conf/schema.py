@@ -203,6 +203,10 @@ class HwConf(ConfModel):
     threads: int = Field(1, ge=1, description="intra-op threads when latency is measured")
     batch: int = Field(1, ge=1, description="batch size when latency is measured")
     runs: int = Field(100, ge=1, description="timed runs per network when latency is measured")
+    constraints: dict[str, float] = Field(
+        default_factory=dict,
+        description="cost model name -> largest cost of a network a discrete search may train ({lut_latency: 5.0})",
+    )
 
 
 class CommonConf(ConfModel):
