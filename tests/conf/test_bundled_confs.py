@@ -64,6 +64,12 @@ def test_a_wheel_ships_every_bundled_conf_as_package_data(confs_dir, tmp_path):
     assert {"descgraph/conf/loader.py", "algos/darts/runner.py"} <= names
 
 
+@pytest.mark.parametrize("path", sorted(p.relative_to(REPO) for p in (REPO / "confs").rglob("*.yaml")), ids=str)
+def test_every_conf_file_loads_on_its_own(path):
+    conf = load_conf([REPO / path])
+    assert all(d == conf.dataset for d in _stage_datasets(conf))  # stated once, every stage reads it
+
+
 @pytest.mark.parametrize("name", bundled_names())
 def test_every_bundled_algo_conf_loads_by_name(name):
     conf = load_conf(name)
