@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,19 +17,19 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
+from algos.bignas.conf import BigNASConf
 from algos.bignas.pareto import plot_pareto, write_pareto_yaml
 from algos.bignas.search import Candidate, SearchOutcome, multi_objective_search
 from algos.bignas.space import BigNASSpace
 from algos.bignas.supernet import Supernet, build_child, extract_child, recalibrate_bn, resize, save_child
 from algos.bignas.trainer import BigNASTrainer
-from descgraph._registry import close_matches
-from descgraph.conf.schema import LoaderConf, MultiObjectiveConf
+from descgraph.conf import LoaderConf
 from descgraph.data import BatchTransform, Loaders, get_loaders, make_loader, split_train_val
 from descgraph.desc import ModelDesc
 from descgraph.desc.elastic import BigNASConfig, apply_config, elastic_space
 from descgraph.desc.io import atomic_write_text
-from descgraph.errors import ConfError, DataError, DescgraphError
-from descgraph.hw.cost import COST_MODELS, CostModel, cost_model_from_conf
+from descgraph.errors import DescgraphError
+from descgraph.hw.cost import CostModel, cost_model_from_conf
 from descgraph.nas import ExperimentRunner, register_algo
 from descgraph.nas._common import resolve_device, save_checked_desc, seed_all
 from descgraph.nn import Model
@@ -39,30 +38,6 @@ from descgraph.train.seeding import derive_seed, loader_generators
 from descgraph.viz import write_report
 
 log = logging.getLogger("descgraph")
-MO_KEY = "nas.search.multi_objective"
-DEVICE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-
-
-def check_devices(conf: MultiObjectiveConf) -> list[tuple[str, dict[str, float]]]:
-    """The target devices as (name, constraints); a bad name or an unknown cost model is a one-line ConfError."""
-    names = COST_MODELS.names()
-    if conf.pareto_cost not in COST_MODELS:
-        raise ConfError(f"{MO_KEY}.pareto_cost: unknown cost model {conf.pareto_cost!r}{_hint(conf.pareto_cost)}")
-    devices, seen = [], set()
-    for i, device in enumerate(conf.devices):
-        if not DEVICE_NAME.fullmatch(device.name) or device.name in seen:
-            rule = f"a unique folder name matching {DEVICE_NAME.pattern}"
-            raise ConfError(f"{MO_KEY}.devices[{i}].name: {device.name!r} is not {rule}")
-        for model in device.constraints:
-            if model not in names:
-                raise ConfError(f"{MO_KEY}.devices[{i}].constraints: unknown cost model {model!r}{_hint(model)}")
-        seen.add(device.name)
-        devices.append((device.name, dict(device.constraints)))
-    return devices
-
-
-def _hint(name: str) -> str:
-    return close_matches(name, COST_MODELS.names()) or f" (known: {', '.join(COST_MODELS.names())})"
 
 
 @dataclass
@@ -137,7 +112,7 @@ def _top1(model: torch.nn.Module, batches: Iterable, to_device, resolution: int 
     return 100.0 * correct / max(n, 1)
 
 
-@register_algo("bignas")
+@register_algo("bignas", conf=BigNASConf)
 class BigNASExperimentRunner(ExperimentRunner):
     """Sandwich-train the supernet, evolve children for every device, save each device's child and weights."""
 
@@ -145,12 +120,7 @@ class BigNASExperimentRunner(ExperimentRunner):
         return BigNASTrainer
 
     def search_loaders(self) -> Loaders:
-        """BigNAS scores children on search-val, so the search needs a validation share, even with 0 epochs."""
-        ratio = self.conf.nas.search.loader.val_ratio
-        if not 0 < ratio < 1:
-            raise DataError(
-                f"nas.search.loader.val_ratio: BigNAS scores children on search-val; need (0, 1), got {ratio}"
-            )
+        """Search-train and search-val (BigNASConf asks for a share), even with 0 epochs: children are scored on it."""
         return get_loaders(self.conf.nas.search.loader, seed=self.conf.common.seed)  # children are judged on data
 
     def run(self, search: bool = True, eval: bool = True) -> dict[str, Any]:
@@ -161,7 +131,7 @@ class BigNASExperimentRunner(ExperimentRunner):
             )
         start = time.perf_counter()
         stage, seed = self.conf.nas.search, self.conf.common.seed
-        devices = check_devices(stage.multi_objective)
+        devices = stage.multi_objective.targets()
         loaders = self.search_loaders()
         self._prepare_expdir()
         seed_all(seed)

@@ -22,15 +22,11 @@ from torch import nn
 
 from descgraph.desc import ModelDesc, OpDesc
 from descgraph.desc.io import parse_desc, read_data, save_desc
-from descgraph.errors import DescgraphError
+from descgraph.errors import LutError
 from descgraph.hw.latency import LatencyStats, measure_side_by_side, ort_session, session_runner
 from descgraph.hw.sites import node_sites, op_sites, sum_sites
 
 TABLE_SCHEMA_VERSION = 1
-
-
-class LutError(DescgraphError):
-    """A lookup table is malformed, was made for other settings, or lacks an entry a description needs."""
 
 
 class LutEntry(BaseModel):

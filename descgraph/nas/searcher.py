@@ -54,6 +54,7 @@ class Searcher:
                 metrics_path=self.dirpath / "metrics.jsonl",
                 checkpoint_path=self.dirpath / "checkpoint.pt",
                 resume=self.conf.common.resume,
+                aux_weight=stage.model_desc.aux_weight,
                 tensorboard=self.conf.common.tensorboard,
             )
             result = trainer.fit(loaders.train, loaders.val)
