@@ -58,8 +58,20 @@ def cmd_bench_nb201(args: argparse.Namespace) -> None:
     result.update({k: round(v, 4) for k, v in reference.items()})
     gap = gap_closed(result["mean"], reference)
     result["gap_closed"] = None if gap is None else round(gap, 4)
+    if args.plot:
+        _plot_progress(bench, runs, args)
+        result["plot"] = args.plot
     result["wall_s"] = round(time.perf_counter() - start, 2)
     print_result(result, args.json)
+
+
+def _plot_progress(bench, runs, args: argparse.Namespace) -> None:
+    """Each seed's best search metric over its queries, beside random search's exact expectation."""
+    from descgraph.viz import plot_best_so_far
+
+    baseline = {"random search (expected)": bench.random_best_so_far(args.budget)}
+    curves = {f"{args.strategy} seed {run.seed}": run.results for run in runs}
+    plot_best_so_far(curves, args.plot, baseline=baseline, ylabel=f"best {args.search_metric} so far")
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -106,5 +118,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--max-proposals", type=int, help="proposals per search, repeats included (default 10 x budget)")
     p.add_argument("--metrics", metavar="FILE.jsonl", help="write each seed's pick as a JSON line")
+    p.add_argument(
+        "--plot",
+        metavar="FILE.png",
+        help="draw each seed's best search metric over its queries beside random search's expectation (.png/.svg/.pdf)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_bench_nb201)

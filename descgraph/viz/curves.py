@@ -55,16 +55,31 @@ def plot_best_so_far(
     baseline: Mapping[str, Sequence[float]] | None = None,
     ylabel: str = "best score so far",
 ):
-    """One best-so-far line per run (e.g. per seed) over trials; baseline runs (random search) in grey."""
+    """One best-so-far line per run (e.g. per seed) over trials; baseline runs (random search) in grey.
+
+    Over 12 runs, each is a thin line of one colour and their mean (label "mean") is drawn bold.
+    """
+    many = len(runs) > 12
     with figure(figsize=(6.4, 4.0)) as (fig, ax):
         for label, results in (baseline or {}).items():
-            ax.plot(range(1, len(results) + 1), best_so_far(results), color="0.6", lw=1, label=label)
-        for i, (label, results) in enumerate(runs.items()):
-            ax.plot(range(1, len(results) + 1), best_so_far(results), color=f"C{i % 10}", lw=1.2, label=label)
+            ax.plot(range(1, len(results) + 1), best_so_far(results), color="0.3", lw=1.6, ls="--", label=label)
+        curves = {label: best_so_far(results) for label, results in runs.items()}
+        for i, (label, curve) in enumerate(curves.items()):
+            style = {"color": "C0", "lw": 0.6, "alpha": 0.25} if many else {"color": f"C{i % 10}", "lw": 1.2}
+            ax.plot(range(1, len(curve) + 1), curve, label=label, **style)
+        if many:
+            mean = _mean_curve(list(curves.values()))
+            ax.plot(range(1, len(mean) + 1), mean, color="C3", lw=2.0, label="mean")
         ax.set_xlabel("trial")
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
-        if len(runs) + len(baseline or {}) <= 12:
-            ax.legend(fontsize=7)
+        shown = [h for h in ax.get_lines() if not many or h.get_label() not in curves]
+        ax.legend(handles=shown, fontsize=7)
         fig.tight_layout()
         return save_figure(fig, path) if path is not None else png_bytes(fig)
+
+
+def _mean_curve(curves: list[list[float]]) -> list[float]:
+    """The mean over curves at each trial, as long as the longest; a finished curve keeps its last value."""
+    length = max(len(c) for c in curves)
+    return [sum(c[min(t, len(c) - 1)] for c in curves) / len(curves) for t in range(length)]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 
 import pytest
 
 from descgraph.cli import main
+from descgraph.viz._figure import pyplot
 
 
 def bench(capsys, *argv: str) -> dict:
@@ -146,3 +148,31 @@ def test_bad_options_exit_2_with_one_line(shared_data, argv, expected, capsys):
     assert main(["bench", "nb201", "--table", table, "--seeds", "1", *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and expected in err, err
+
+
+def test_bench_plot_draws_each_seed_beside_random_searchs_expectation(shared_data, tmp_path, capsys, monkeypatch):
+    table, latency = shared_data / "nb201" / "accuracy.csv", shared_data / "nb201" / "latency.csv"
+    with table.open(newline="") as f:
+        accuracy = {r["arch"]: float(r["cifar10_val_12"]) for r in csv.DictReader(f)}
+    with latency.open(newline="") as f:
+        feasible = sorted(accuracy[r["arch"]] for r in csv.DictReader(f) if float(r["fpga"]) <= 3.72496)
+    plt = pyplot()
+    monkeypatch.setattr(plt, "close", lambda fig: None)  # keep the figure to read its lines back
+    out = bench(
+        capsys,
+        *("--table", str(table), "--latency", str(latency), "--device", "fpga", "--max-latency", "3.72496"),
+        *("--strategy", "rea", "--seeds", "3", "--budget", "30", "--report-metric", "cifar10_val_12"),
+        *("--metrics", str(tmp_path / "picks.jsonl"), "--plot", str(tmp_path / "progress.png")),
+    )
+    lines = {line.get_label(): list(line.get_ydata()) for line in plt.gcf().axes[0].lines}
+    plt.close("all")
+    assert (tmp_path / "progress.png").read_bytes().startswith(b"\x89PNG")
+    for pick in map(json.loads, (tmp_path / "picks.jsonl").read_text().splitlines()):
+        assert len(pick["results"]) == 30 and max(pick["results"]) == pick["search_value"]
+        assert lines[f"rea seed {pick['seed']}"] == list(itertools.accumulate(pick["results"], max))
+    random = lines["random search (expected)"]
+    n = len(feasible)
+    # one draw: the mean; two distinct draws: the i-th smallest value is the larger of i pairs out of C(n, 2)
+    assert random[0] == pytest.approx(sum(feasible) / n)
+    assert random[1] == pytest.approx(sum(i * v for i, v in enumerate(feasible)) / (n * (n - 1) / 2))
+    assert random[-1] == pytest.approx(out["random_expected"], abs=1e-4) and random == sorted(random)

@@ -217,6 +217,11 @@ class TabularBenchmark:
             )
         return self._feasible
 
+    def random_best_so_far(self, budget: int) -> list[float]:
+        """Random search's expected best search metric after 1, 2, ... `budget` distinct feasible queries."""
+        search = [self.accuracy.columns[self.search_metric][r] for r in self.feasible_rows()]
+        return [expected_random_pick(search, search, n)[0] for n in range(1, budget + 1)]
+
     def reference(self, budget: int) -> dict[str, float]:
         """What a pick's report value is judged against, among the feasible architectures:
         `random_expected`, the expected value of random search with `budget` queries, and `best_feasible`."""
@@ -274,6 +279,7 @@ class TabularRun:
     queries: int
     proposals: int
     cost_calls: int
+    results: list[float] = dataclasses.field(default_factory=list)  # the search metric of each query, in order
 
 
 def run_tabular_search(
@@ -296,7 +302,9 @@ def run_tabular_search(
         return bench.accuracy.value(space.decode(code), bench.search_metric), {}
 
     known = search_loop(strategy, evaluate, budget, max_proposals)
-    return _pick(strategy, space, bench, seed, len(known), len(strategy.history))
+    run = _pick(strategy, space, bench, seed, len(known), len(strategy.history))
+    run.results = list(known.values())  # a dict keeps the order of the queries
+    return run
 
 
 def _pick(
