@@ -10,12 +10,14 @@ from __future__ import annotations
 from algos.bignas import lut  # noqa: F401  (registers the elastic lookup-table space)
 from algos.bignas.runner import BigNASExperimentRunner
 from algos.bignas.search import Candidate, SearchOutcome, multi_objective_search, pareto_front
+from algos.bignas.searcher import BigNASSearcher
 from algos.bignas.space import BigNASSpace, sandwich_sample
 from algos.bignas.supernet import Supernet, build_child, extract_child, recalibrate_bn, save_child
 from algos.bignas.trainer import BigNASTrainer, compute_distillation_loss
 
 __all__ = [
     "BigNASExperimentRunner",
+    "BigNASSearcher",
     "BigNASSpace",
     "BigNASTrainer",
     "Candidate",

@@ -10,12 +10,11 @@ import argparse
 import importlib
 import sys
 
-from descgraph.cli.desc_cmds import describe
 from descgraph.errors import DescgraphError
 
 COMMAND_MODULES = ["desc_cmds", "run_cmd", "zoo", "bench", "elastic_cmds", "hw_cmds"]
 
-__all__ = ["build_parser", "describe", "main"]
+__all__ = ["build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,9 +35,6 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         args.items += extra
     try:
-        from descgraph._plugins import load_plugins
-
-        load_plugins()
         args.func(args)
     except DescgraphError as e:
         print(f"descgraph: error: {e}", file=sys.stderr)

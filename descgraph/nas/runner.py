@@ -18,9 +18,7 @@ from descgraph._registry import Registry
 from descgraph.builders import ModelDescBuilder, get_builder
 from descgraph.conf import Conf, dump_conf
 from descgraph.data import get_loaders
-from descgraph.desc import ModelDesc, load_desc
 from descgraph.desc.io import atomic_write_text
-from descgraph.errors import DescgraphError
 from descgraph.nas.combinations import SearchCombinations
 from descgraph.nas.evaluater import EvalResult, Evaluater
 from descgraph.nas.finalizers import Finalizers, get_finalizers
@@ -38,11 +36,7 @@ def register_algo(name: str):
 
 
 def get_runner_class(name: str) -> type[ExperimentRunner]:
-    """The runner of a registered algorithm (loading algorithm plugins if needed)."""
-    if name not in ALGOS:
-        from descgraph._plugins import load_plugins
-
-        load_plugins()
+    """The runner of a registered algorithm (the registry loads algorithm plugins if needed)."""
     return ALGOS.get(name)
 
 
@@ -80,6 +74,9 @@ class ExperimentRunner:
         return Evaluater(self.conf, self.expdir / "eval")
 
     # --- the flow -------------------------------------------------------------------------------
+    def check(self) -> None:
+        """Checks of the conf against registries (cost models, devices...), before anything is read or written."""
+
     def search_loaders(self):
         """Search-train and search-val loaders, or None when the algorithm does not train a supernet."""
         if self.trainer_class() is None or self.conf.nas.search.trainer.epochs == 0:
@@ -91,33 +88,30 @@ class ExperimentRunner:
         return get_loaders(self.conf.nas.eval.loader, seed=self.conf.common.seed)
 
     def run_search(self, loaders=None) -> SearchResult:
-        """Build the supernet, train it, finalize it; writes search/final_model_desc.yaml."""
+        """Build the supernet, train it, finalize it; writes search/final_model_desc.yaml (or the finals)."""
         loaders = loaders if loaders is not None else self.search_loaders()
         return self.searcher().search(self.model_desc_builder(), self.trainer_class(), self.finalizers(), loaders)
 
-    def run_eval(self, final_desc: ModelDesc, loaders=None) -> EvalResult:
-        """Scale the final description to the eval macro and train it from scratch."""
-        return self.evaluater().evaluate(final_desc, loaders if loaders is not None else self.eval_loaders())
+    def run_eval(self, result: SearchResult | None = None, loaders=None) -> EvalResult:
+        """Evaluate what the search found (`result`, or what it saved when it did not run in this process)."""
+        loaders = loaders if loaders is not None else self.eval_loaders()
+        return self.evaluater().evaluate_search(result, self.expdir / "search", loaders)
 
     def run(self, search: bool = True, eval: bool = True) -> dict[str, Any]:
         """Search and/or evaluate; returns (and writes) the summary."""
         start = time.perf_counter()
+        self.check()
         # data problems surface before anything in the experiment folder is touched
         search_loaders = self.search_loaders() if search else None
         eval_loaders = self.eval_loaders() if eval else None
         self._prepare_expdir()
         summary: dict[str, Any] = {"algo": self.conf.algo, "seed": self.conf.common.seed}
-        final_path = self.expdir / "search" / "final_model_desc.yaml"
+        result = None
         if search:
             result = self.run_search(search_loaders)
             summary["search"] = result.summary()
-            final_desc = result.model_desc
-        elif eval:
-            if not final_path.exists():
-                raise DescgraphError(f"{final_path}: no final description; run the search first")
-            final_desc = load_desc(final_path)
         if eval:
-            summary["eval"] = self.run_eval(final_desc, eval_loaders).summary()
+            summary["eval"] = self.run_eval(result, eval_loaders).summary()
         summary["wall_s"] = round(time.perf_counter() - start, 2)
         atomic_write_text(self.expdir / "summary.json", json.dumps(summary, indent=2) + "\n")
         return summary

@@ -8,7 +8,7 @@ from descgraph.nn.cell import Cell
 from descgraph.nn.check import check_op_names
 from descgraph.nn.dag_edge import DagEdge
 from descgraph.nn.model import Model
-from descgraph.nn.profile import count_macs
+from descgraph.nn.profile import count_macs, describe, flops_of, model_counts
 
 __all__ = [
     "ArchParams",
@@ -19,5 +19,8 @@ __all__ = [
     "arch_parameters",
     "check_op_names",
     "count_macs",
+    "describe",
+    "flops_of",
+    "model_counts",
     "weight_parameters",
 ]
