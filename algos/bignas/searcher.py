@@ -73,7 +73,8 @@ class BigNASSearcher(Searcher):
         stage = self.conf.nas.search
         trainer = stage_trainer(self.conf, trainer_class, stage.trainer, supernet, "search", self.dirpath, space=space)
         result = trainer.fit(loaders.train, data.val)
-        return {"epochs": len(result.epochs), **{k: result.last[k] for k in TRAIN_KEYS if k in result.last}}, result.epochs
+        metrics = {"epochs": len(result.epochs), **{k: result.last[k] for k in TRAIN_KEYS if k in result.last}}
+        return metrics, result.epochs
 
     def search_children(self, judge: ChildJudge, space: BigNASSpace) -> SearchOutcome:
         """The evolution (its trials in trials.jsonl, its generations in evolution.jsonl), the front in

@@ -18,10 +18,9 @@ from descgraph.builders import ModelDescBuilder
 from descgraph.desc import ModelDesc
 from descgraph.errors import ConfError, DescgraphError
 from descgraph.nas import Finalizers, Searcher, SearchResult
-from descgraph.nas._common import resolve_device, save_checked_desc, seed_all
+from descgraph.nas._common import save_checked_desc, stage_model, stage_trainer
 from descgraph.nas.discrete import Code, SearchSpace, SearchStrategy, Trial, get_space, get_strategy
 from descgraph.nas.discrete.loop import Evaluate, TrialLog, replay_records, search_loop
-from descgraph.nn import Model
 from descgraph.train import Trainer
 
 
@@ -85,11 +84,9 @@ class DiscreteSearcher(Searcher):
     def train_candidate(self, desc: ModelDesc, trainer_class: type[Trainer], loaders) -> tuple[float, dict[str, Any]]:
         """Train a candidate from the run's seed (the same start for every candidate); its score is the last
         epoch's search-val top-1."""
-        seed, start = self.conf.common.seed, time.perf_counter()
-        seed_all(seed)
-        device = resolve_device(self.conf.common.device)
-        model = Model(desc, droppath=False, affine=True).to(device)
-        trainer = trainer_class(self.conf.nas.search.trainer, model, device=device, seed=seed, title="candidate")
+        start = time.perf_counter()
+        model = stage_model(self.conf, lambda: desc, None, droppath=False, affine=True)
+        trainer = stage_trainer(self.conf, trainer_class, self.conf.nas.search.trainer, model, "candidate")
         last = trainer.fit(loaders.train, loaders.val).last
         extra = {
             "train_top1": last["train_top1"],

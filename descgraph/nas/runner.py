@@ -2,6 +2,8 @@
 
 <expdir>/conf.yaml, log.txt, search/{metrics.jsonl, checkpoint.pt, full_model_desc.yaml,
 final_model_desc.yaml}, eval/{full_model_desc.yaml, model.pt, metrics.jsonl, checkpoint.pt}, summary.json.
+An algorithm whose search ends in several final models (BigNAS: one child per device) has its finalizers
+save them as final/<name>/{model_desc.yaml, model.pt} and its evaluater test those instead.
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ from typing import Any
 
 import torch
 
+from descgraph._files import atomic_write_text
 from descgraph._registry import Registry
 from descgraph.builders import ModelDescBuilder, get_builder
 from descgraph.conf import Conf, dump_conf
 from descgraph.data import get_loaders
-from descgraph.desc.io import atomic_write_text
 from descgraph.nas.combinations import SearchCombinations
 from descgraph.nas.evaluater import EvalResult, Evaluater
 from descgraph.nas.finalizers import Finalizers, get_finalizers

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from descgraph.nn.arch_params import ArchParams, arch_parameters, weight_parameters
+from descgraph.nn.arch_params import ArchParams, arch_parameters, split_parameters, weight_parameters
 from descgraph.nn.aux_tower import AuxTower
 from descgraph.nn.cell import Cell
 from descgraph.nn.check import check_op_names
@@ -22,5 +22,6 @@ __all__ = [
     "describe",
     "flops_of",
     "model_counts",
+    "split_parameters",
     "weight_parameters",
 ]

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from descgraph.desc.io import atomic_write_text
+from descgraph._files import atomic_write_text
 from descgraph.errors import ConfError, DataError
 from descgraph.nas.discrete.random_search import SpaceExhausted
 from descgraph.nas.discrete.space import Code
