@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from descgraph.errors import DescgraphError
 
-COMMAND_MODULES = ["desc_cmds", "run_cmd", "zoo", "bench", "elastic_cmds", "hw_cmds"]
+COMMAND_MODULES = ["desc_cmds", "run_cmd", "zoo", "bench", "elastic_cmds", "hw_cmds", "interop_cmds"]
 
 __all__ = ["build_parser", "main"]
 
@@ -36,10 +37,23 @@ def main(argv: list[str] | None = None) -> int:
         args.items += extra
     try:
         args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's shutdown
     except DescgraphError as e:
         print(f"descgraph: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("descgraph: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`descgraph show ... | head`): stop quietly, as `yes` does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except OSError as e:  # the file system's answer (a full disk, a path under a file) is the user's to act on
+        print(f"descgraph: error: {os_error_line(e)}", file=sys.stderr)
+        return 2
     return 0
+
+
+def os_error_line(e: OSError) -> str:
+    """'PATH: reason' of an OSError, in one line."""
+    reason = e.strerror or str(e)
+    return f"{e.filename}: {reason}" if e.filename else reason

@@ -5,22 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from descgraph.cli._common import load_confs, print_result, split_overrides, stage_of
-
-
-def cmd_genotype(args: argparse.Namespace) -> None:
-    from descgraph.builders import build_from_genotype
-    from descgraph.conf import load_conf, resolve_conf_path
-    from descgraph.desc import save_desc, validate_model_desc
-    from descgraph.desc.genotype import parse_genotype
-
-    genotype = parse_genotype(args.genotype)
-    confs, overrides = split_overrides(args.conf or ["darts"])
-    conf = load_conf([resolve_conf_path(c) for c in confs], overrides)
-    desc = build_from_genotype(genotype, stage_of(conf, args.stage).model_desc)
-    validate_model_desc(desc)
-    save_desc(desc, args.output)
-    print_result({"output": args.output, "cells": len(desc.cell_descs), "hash": desc.hash()}, args.json)
+from descgraph.cli._common import load_confs, print_result, stage_of
 
 
 def cmd_build(args: argparse.Namespace) -> None:
@@ -70,13 +55,9 @@ def _validate_conf(path: str) -> None:
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register genotype, build, show and validate."""
-    p = sub.add_parser("genotype", help="turn a DARTS genotype into a final model description")
-    p.add_argument("genotype", help="a Genotype(...) literal, or DARTS_V1 / DARTS_V2")
-    p.add_argument("-o", "--output", required=True, help="where to write the description (.yaml or .json)")
-    p.add_argument("--conf", nargs="*", help="confs (and key=value overrides) giving the macro; default: darts")
-    p.add_argument("--stage", choices=["search", "eval"], default="search", help="which stage's macro to use")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=cmd_genotype)
+    from descgraph.cli.interop_cmds import add_genotype_parser
+
+    add_genotype_parser(sub, "genotype", "turn a DARTS genotype into a final model description (= import genotype)")
 
     p = sub.add_parser("build", help="build a model description from confs")
     p.add_argument("items", nargs="+", metavar="CONF|key=value", help="conf files or bundled names, then overrides")

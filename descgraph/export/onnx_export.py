@@ -203,7 +203,7 @@ def verify_onnx(
     """Run onnxruntime and PyTorch on the same random inputs; return the largest absolute difference.
 
     Raises:
-        ExportError: the difference exceeds `atol`.
+        ExportError: the difference exceeds `atol`, or either side's output is not finite.
     """
     import onnxruntime as ort
 
@@ -217,8 +217,11 @@ def verify_onnx(
         got = session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
         if got.shape != expected.shape:
             raise ExportError(f"onnxruntime output shape {list(got.shape)} != PyTorch {list(expected.shape)}")
+        for side, out in (("PyTorch", expected), ("onnxruntime", got)):
+            if not np.isfinite(out).all():  # max() would pass NaN over: max(0.0, nan) is 0.0
+                raise ExportError(f"the {side} output at batch {batch} is not finite (NaN or inf): check the weights")
         worst = max(worst, float(np.max(np.abs(got - expected))))
-    if not worst <= atol:  # also catches NaN
+    if not worst <= atol:
         raise ExportError(f"onnxruntime and PyTorch differ by {worst:.3g} (allowed {atol:g})")
     return worst, list(batches)
 

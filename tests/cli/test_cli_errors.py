@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -136,3 +138,34 @@ def test_malformed_input_exits_2_with_one_line(case, tmp_path, good_desc, capsys
     for text in expected:
         assert text in err, (text, err)
     assert not (tmp_path / "pwned").exists()
+
+
+def test_an_output_under_a_regular_file_is_one_line(tmp_path, capsys):
+    (tmp_path / "afile").write_text("mine\n")
+    assert main(["genotype", "DARTS_V2", "-o", str(tmp_path / "afile" / "final.yaml")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("descgraph: error: ") and "afile" in err and "\n" not in err
+    assert (tmp_path / "afile").read_text() == "mine\n"
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path):
+    desc = tmp_path / "final.yaml"
+    assert main(["genotype", "DARTS_V2", "-o", str(desc)]) == 0
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "descgraph.cli", "show", str(desc), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    proc.stdout.close()  # as `| head -0` would: every write finds the pipe closed
+    assert proc.wait(timeout=120) == 141
+    assert proc.stderr.read().decode() == ""
+
+
+def test_a_genotype_with_an_unknown_op_is_refused_before_anything_is_written(tmp_path, capsys):
+    normal = [("sep_conv_9x9", 0), ("sep_conv_3x3", 1)] + [("sep_conv_3x3", 1)] * 6
+    reduce = [("max_pool_3x3", 0)] * 8
+    literal = f"Genotype(normal={normal}, normal_concat=[2, 3, 4, 5], reduce={reduce}, reduce_concat=[2, 3, 4, 5])"
+    assert main(["genotype", literal, "-o", str(tmp_path / "final.yaml")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("descgraph: error: genotype: ") and "unknown op 'sep_conv_9x9'" in err
+    assert not (tmp_path / "final.yaml").exists()

@@ -77,6 +77,20 @@ def test_weights_file_is_what_gets_exported(small_desc, tmp_path):
         assert (random_weights(x) - expected).abs().max() > 1e-2  # the file's weights, not fresh ones
 
 
+def test_non_finite_weights_fail_verification_and_write_nothing(small_desc, tmp_path, capsys):
+    diverged = Model(small_desc, droppath=False)
+    with torch.no_grad():
+        for p in diverged.parameters():
+            p.fill_(float("nan"))
+    save_checkpoint(tmp_path / "model.pt", diverged.state_dict())
+    with pytest.raises(ExportError, match="PyTorch output at batch 1 is not finite"):
+        export_desc(small_desc, tmp_path / "model.pt")
+    save_desc(small_desc, tmp_path / "d.yaml")
+    argv = ["export", str(tmp_path / "d.yaml"), "--weights", str(tmp_path / "model.pt"), "-o", str(tmp_path / "m.onnx")]
+    assert main(argv) == 2
+    assert "not finite" in capsys.readouterr().err and not (tmp_path / "m.onnx").exists()
+
+
 @pytest.mark.slow
 def test_darts_v2_eval_macro_exports_and_verifies(tmp_path):
     desc = _eval_desc("DARTS_V2", "darts")

@@ -71,8 +71,9 @@ def test_measure_a_description_beside_eager(small_desc):
     result = measure_network(small_desc, runs=4, warmup=1, rounds=2)
     assert result["ort_ms"]["count"] == result["eager_ms"]["count"] == 4
     assert result["desc_hash"] == small_desc.hash() and result["batch"] == 1
+    # the ratio is taken before the medians are rounded to 1e-4 ms, which is a few per mille of a 20 us median
     assert result["ort_over_eager"] == pytest.approx(
-        result["ort_ms"]["median_ms"] / result["eager_ms"]["median_ms"], 1e-3
+        result["ort_ms"]["median_ms"] / result["eager_ms"]["median_ms"], rel=2e-2
     )
 
 
