@@ -83,12 +83,10 @@ class ModelDescBuilder:
         names = self.conf.model_stems.ops
         if not 1 <= len(names) <= 2:
             raise DescError(f"model_desc.model_stems.ops: expected 1 or 2 stems, got {len(names)}")
-        from descgraph.ops import OPS  # op classes say how much a stem strides
-
         ch = self.conf.model_stems.init_node_ch * self.conf.model_stems.stem_multiplier
         stems, shapes, shape = [], [], input_shape
         for name in names:
-            stride = getattr(OPS.get(name), "stem_stride", 1)
+            stride = _STEM_STRIDES.get(name, 1)
             stems.append(OpDesc(name=name, params={"ch_in": shape[0], "ch_out": ch, **_stride_param(stride)}))
             shape = _strided([ch, shape[1], shape[2]], stride)
             shapes.append(shape)
@@ -186,10 +184,7 @@ class ModelDescBuilder:
         """The post op concatenating the `concat` states; returns it and the cell's output shape."""
         states = stem_shapes + node_shapes
         name, ch = self.conf.cell.cell_post_op, sum(states[s][0] for s in concat)
-        from descgraph.ops import OPS  # op classes say whether a post op projects to the last node's channels
-
-        projects = getattr(OPS.get(name), "projects_to_node_channels", False)
-        ch_out = node_shapes[-1][0] if projects else ch
+        ch_out = node_shapes[-1][0] if name == "proj_channels" else ch
         op = OpDesc(name=name, params={"ch_in": ch, "ch_out": ch_out, "in_len": len(concat)}, in_len=len(concat))
         return op, [ch_out, *states[concat[-1]][1:]]
 
@@ -211,6 +206,10 @@ class ModelDescBuilder:
 
     def build_logits_op(self, ch: int, n_classes: int) -> OpDesc:
         return OpDesc(name="linear", params={"ch_in": ch, "ch_out": n_classes})
+
+
+# Model stems that shrink the input (DARTS ImageNet: s0 by 4, s1 by 2 more).
+_STEM_STRIDES = {"stem_conv3x3_s4": 4, "stem_conv3x3_s4s2": 2}
 
 
 def _stride_param(stride: int) -> dict[str, int]:

@@ -40,9 +40,6 @@ class ProjChannels(nn.Module):
         affine: whether the BN learns scale and shift.
     """
 
-    #: the cell's output has the channels of its last node (a projection), not the concatenation's sum
-    projects_to_node_channels = True
-
     def __init__(self, ch_in: int, ch_out: int, in_len: int, affine: bool = True) -> None:
         super().__init__()
         self.in_len = in_len

@@ -42,9 +42,6 @@ class StemConv3x3S4(nn.Sequential):
         stride: must be 4; stated so the desc says the stem shrinks its input by 4.
     """
 
-    #: how much the stem shrinks its input (builders give it as the `stride` param); other stems keep the size
-    stem_stride = 4
-
     def __init__(self, ch_in: int, ch_out: int, affine: bool = True, stride: int = 4) -> None:
         require_stride(stride, 4)
         super().__init__(
@@ -63,8 +60,6 @@ class StemConv3x3S4S2(ReLUConvBN):
         affine: whether the BN learns scale and shift.
         stride: must be 2.
     """
-
-    stem_stride = 2
 
     def __init__(self, ch_in: int, ch_out: int, affine: bool = True, stride: int = 2) -> None:
         require_stride(stride, 2)
