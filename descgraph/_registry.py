@@ -16,10 +16,18 @@ from descgraph.errors import RegistryError
 T = TypeVar("T")
 
 
-def _load_plugins() -> None:
+def load_all_plugins() -> None:
+    """Import every algorithm plugin whole (their ops, builders, runners...)."""
     from descgraph import _plugins  # looked up at call time, so tests can stand in for it
 
     _plugins.load_plugins()
+
+
+def load_conf_plugins() -> None:
+    """Import only the algorithm plugins' torch-free conf modules (their conf schemas)."""
+    from descgraph import _plugins
+
+    _plugins.load_conf_plugins()
 
 
 def close_matches(name: str, names: list[str], n: int = 3) -> str:
@@ -33,10 +41,12 @@ class Registry(Generic[T]):
 
     Args:
         kind: what the registry holds, used in error messages ("op", "dataset", ...).
+        load_plugins: what to import when a name is missing (every plugin whole, by default).
     """
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, load_plugins: Callable[[], None] = load_all_plugins) -> None:
         self.kind = kind
+        self._load_plugins = load_plugins
         self._items: dict[str, T] = {}
 
     def register(self, name: str) -> Callable[[T], T]:
@@ -64,13 +74,13 @@ class Registry(Generic[T]):
 
     def names(self) -> list[str]:
         """All registered names, the plugins' included, sorted."""
-        _load_plugins()
+        self._load_plugins()
         return sorted(self._items)
 
     def __contains__(self, name: object) -> bool:
         """Whether `name` is registered (loading the plugins first if it is not)."""
         if name not in self._items:
-            _load_plugins()
+            self._load_plugins()
         return name in self._items
 
     def __iter__(self) -> Iterator[str]:

@@ -28,3 +28,11 @@ class ExportError(DescgraphError):
 
 class DataError(DescgraphError):
     """A dataset is missing, corrupt or misconfigured."""
+
+
+class CheckpointError(DescgraphError):
+    """A checkpoint file is missing, corrupt, or does not fit the model it is loaded into."""
+
+
+class LutError(DescgraphError):
+    """A lookup table is malformed, was made for other settings, or lacks an entry a description needs."""

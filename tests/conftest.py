@@ -19,7 +19,7 @@ SHARED_DATA = Path(os.environ.get("DESCGRAPH_SHARED_DATA", REPO.parent / "shared
 
 @pytest.fixture(scope="session")
 def confs_dir() -> Path:
-    return REPO / "descgraph" / "confs"
+    return REPO / "confs"
 
 
 @pytest.fixture(scope="session")

@@ -38,7 +38,7 @@ def measure(batch: int, steps: int, threads: int, recompute: int | None = None) 
     stage = load_conf([resolve_conf_path("darts")]).nas.search
     md, trainer = stage.model_desc, stage.trainer
     model = Model(get_builder(md.builder).build(md), droppath=False, affine=False)
-    # the layout and recomputation the search trainer uses (nas.search.trainer in descgraph/confs/algos/darts.yaml)
+    # the layout and recomputation the search trainer uses (nas.search.trainer in confs/algos/darts.yaml)
     layout = torch.channels_last if trainer.channels_last else torch.contiguous_format
     model = model.to(memory_format=layout)
     model.set_recompute(trainer.recompute_cells if recompute is None else recompute)

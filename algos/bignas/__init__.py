@@ -8,6 +8,7 @@ evolutionary search then picks the best child per device budget, extracted with 
 from __future__ import annotations
 
 from algos.bignas import lut  # noqa: F401  (registers the elastic lookup-table space)
+from algos.bignas.conf import BigNASConf, BigNASSearchConf, BigNASTrainerConf, MultiObjectiveConf, SandwichConf
 from algos.bignas.runner import BigNASExperimentRunner
 from algos.bignas.search import Candidate, SearchOutcome, multi_objective_search, pareto_front
 from algos.bignas.searcher import BigNASSearcher
@@ -16,11 +17,16 @@ from algos.bignas.supernet import Supernet, build_child, extract_child, recalibr
 from algos.bignas.trainer import BigNASTrainer, compute_distillation_loss
 
 __all__ = [
+    "BigNASConf",
     "BigNASExperimentRunner",
+    "BigNASSearchConf",
     "BigNASSearcher",
     "BigNASSpace",
     "BigNASTrainer",
+    "BigNASTrainerConf",
     "Candidate",
+    "MultiObjectiveConf",
+    "SandwichConf",
     "SearchOutcome",
     "Supernet",
     "build_child",

@@ -71,7 +71,7 @@ class BigNASSearcher(Searcher):
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """Sandwich training with checkpoints; the last epoch's headline numbers and every epoch's record."""
         stage = self.conf.nas.search
-        trainer = stage_trainer(self.conf, trainer_class, stage.trainer, supernet, "search", self.dirpath, space=space)
+        trainer = stage_trainer(self.conf, trainer_class, stage, supernet, "search", self.dirpath, space=space)
         result = trainer.fit(loaders.train, data.val)
         metrics = {"epochs": len(result.epochs), **{k: result.last[k] for k in TRAIN_KEYS if k in result.last}}
         return metrics, result.epochs

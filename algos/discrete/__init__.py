@@ -5,7 +5,16 @@
 from __future__ import annotations
 
 from algos.discrete.candidates import CANDIDATES, Candidates
+from algos.discrete.conf import DiscreteConf, DiscreteSearchConf, DiscreteStageConf
 from algos.discrete.runner import DiscreteSearchRunner
 from algos.discrete.searcher import DiscreteSearcher
 
-__all__ = ["CANDIDATES", "Candidates", "DiscreteSearchRunner", "DiscreteSearcher"]
+__all__ = [
+    "CANDIDATES",
+    "Candidates",
+    "DiscreteConf",
+    "DiscreteSearchConf",
+    "DiscreteSearchRunner",
+    "DiscreteSearcher",
+    "DiscreteStageConf",
+]

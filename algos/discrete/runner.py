@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from algos.discrete.conf import DiscreteConf
 from algos.discrete.searcher import DiscreteSearcher
 from descgraph.nas import ExperimentRunner, register_algo
 from descgraph.train import Trainer
 
 
-@register_algo("reinforce")
-@register_algo("rea")
+@register_algo("reinforce", conf=DiscreteConf)
+@register_algo("rea", conf=DiscreteConf)
 class DiscreteSearchRunner(ExperimentRunner):
     """Searches `nas.search.discrete.space` with the strategy named by `algo`, training each candidate for
     `nas.search.trainer.epochs` and scoring it on search-val; the eval stage trains the best from scratch."""

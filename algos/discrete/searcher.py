@@ -1,6 +1,8 @@
 """DiscreteSearcher: a search strategy proposes, each new candidate is trained briefly and scored on search-val.
 
-Every trial goes to search/trials.jsonl as it ends; a resumed run replays the file into the strategy
+With `hw.constraints` (cost model name -> largest cost) the space holds only architectures whose eval
+network meets them, so no candidate outside them is trained. Every trial goes to search/trials.jsonl
+as it ends; a resumed run replays the file into the strategy
 (which then proposes what it would have proposed next) and trains only what is missing. The best
 candidate becomes search/final_model_desc.yaml.
 """
@@ -17,9 +19,19 @@ from algos.discrete.candidates import CANDIDATES, Candidates
 from descgraph.builders import ModelDescBuilder
 from descgraph.desc import ModelDesc
 from descgraph.errors import ConfError, DescgraphError
-from descgraph.nas import Finalizers, Searcher, SearchResult
+from descgraph.hw.cost import cost_model_from_conf
+from descgraph.nas import Evaluater, Finalizers, Searcher, SearchResult
 from descgraph.nas._common import save_checked_desc, stage_model, stage_trainer
-from descgraph.nas.discrete import Code, SearchSpace, SearchStrategy, Trial, get_space, get_strategy
+from descgraph.nas.discrete import (
+    BoundUnmet,
+    Code,
+    ConstrainedSpace,
+    SearchSpace,
+    SearchStrategy,
+    Trial,
+    get_space,
+    get_strategy,
+)
 from descgraph.nas.discrete.loop import Evaluate, TrialLog, replay_records, search_loop
 from descgraph.train import Trainer
 
@@ -30,14 +42,12 @@ class DiscreteSearcher(Searcher):
     def search(
         self, builder: ModelDescBuilder, trainer_class: type[Trainer] | None, finalizers: Finalizers, loaders=None
     ) -> SearchResult:
-        """Search with trained candidates; `builder` and `finalizers` are unused (candidates are final networks)."""
-        if trainer_class is None or loaders is None or loaders.val is None:
-            raise ConfError(
-                "nas.search: candidates are trained and scored on search-val; give nas.search.trainer.epochs > 0 "
-                "and nas.search.loader.val_ratio > 0"
-            )
+        """Search with trained candidates; `builder` and `finalizers` are unused (candidates are final networks).
+
+        DiscreteConf asks for training epochs and a search-val share, so `loaders.val` is there."""
         name = self.conf.nas.search.discrete.space
-        space, candidates = get_space(name), CANDIDATES.get(name)
+        candidates = CANDIDATES.get(name)
+        space = self.constrain(get_space(name), candidates)
         strategy = self.make_strategy(space)
         log = TrialLog(self.dirpath / "trials.jsonl")
         if not self.conf.common.resume:
@@ -46,10 +56,36 @@ class DiscreteSearcher(Searcher):
 
         def evaluate(code: Code) -> tuple[float, dict[str, Any]]:
             desc = candidates.build(space.decode(code), self.conf.nas.search.model_desc)
-            return self.train_candidate(desc, trainer_class, loaders)
+            result, extra = self.train_candidate(desc, trainer_class, loaders)
+            return result, {**extra, **(space.cost_of(code) if isinstance(space, ConstrainedSpace) else {})}
 
-        self.run_trials(strategy, evaluate, known, log, lambda code: candidates.text(space.decode(code)))
+        try:
+            self.run_trials(strategy, evaluate, known, log, lambda code: candidates.text(space.decode(code)))
+        except BoundUnmet as e:
+            raise ConfError(f"hw.constraints: {e}") from None
         return self.finish(strategy, space, candidates, log)
+
+    def constrain(self, space: SearchSpace, candidates: Candidates) -> SearchSpace:
+        """`space` narrowed to the architectures whose eval network (the network that ships) meets every
+        bound of `hw.constraints`, priced by the cost models named there; `space` itself without bounds."""
+        limits = self.conf.hw.constraints
+        if not limits:
+            return space
+        evaluater = Evaluater(self.conf, self.dirpath.parent / "eval")
+
+        def eval_desc(arch: Any) -> ModelDesc:
+            return evaluater.build_desc(candidates.build(arch, self.conf.nas.search.model_desc))
+
+        costs = {}
+        for name, limit in limits.items():
+            try:
+                model = cost_model_from_conf(name, self.conf.hw)
+            except DescgraphError as e:
+                raise ConfError(f"hw.constraints.{name}: {e}") from None
+            if limit <= 0:
+                raise ConfError(f"hw.constraints.{name}: {limit}; a bound must be > 0")
+            costs[name] = lambda arch, model=model: model.cost(eval_desc(arch))
+        return ConstrainedSpace(space, costs, limits)
 
     def run_trials(
         self,
@@ -70,14 +106,10 @@ class DiscreteSearcher(Searcher):
             search_loop(strategy, evaluate, discrete.budget, discrete.max_proposals or None, known, write)
 
     def make_strategy(self, space: SearchSpace) -> SearchStrategy:
-        """The algorithm's strategy with its `nas.search.discrete.strategy_params`, set up with the run's seed.
-
-        Every entry of `strategy_params` is checked, so a typo in another strategy's parameters shows at once.
-        """
+        """The algorithm's strategy with its `nas.search.discrete.strategy_params` (DiscreteConf checked every
+        entry), set up with the run's seed."""
         params = self.conf.nas.search.discrete.strategy_params
-        for name, kwargs in params.items():
-            _strategy(name, kwargs)
-        strategy = _strategy(self.conf.algo, params.get(self.conf.algo, {}))
+        strategy = get_strategy(self.conf.algo, **params.get(self.conf.algo, {}))
         strategy.setup(space, self.conf.common.seed)
         return strategy
 
@@ -86,7 +118,7 @@ class DiscreteSearcher(Searcher):
         epoch's search-val top-1."""
         start = time.perf_counter()
         model = stage_model(self.conf, lambda: desc, None, droppath=False, affine=True)
-        trainer = stage_trainer(self.conf, trainer_class, self.conf.nas.search.trainer, model, "candidate")
+        trainer = stage_trainer(self.conf, trainer_class, self.conf.nas.search, model, "candidate")
         last = trainer.fit(loaders.train, loaders.val).last
         extra = {
             "train_top1": last["train_top1"],
@@ -124,11 +156,7 @@ class DiscreteSearcher(Searcher):
             "candidates": sum(r["new"] for r in records),
             "proposals": len(records),
         }
+        if isinstance(space, ConstrainedSpace):
+            metrics.update(space.cost_of(best.code))
+            metrics["cost_calls"] = space.cost_calls
         return SearchResult(final, metrics, records)
-
-
-def _strategy(name: str, kwargs: dict[str, Any]) -> SearchStrategy:
-    try:
-        return get_strategy(name, **kwargs)
-    except DescgraphError as e:
-        raise ConfError(f"nas.search.discrete.strategy_params.{name}: {e}") from None

@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from typing import Any
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer of at least 1 (a bad value is a usage error, exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer of at least 1, got {text!r}")
+    return value
 
 
 def split_overrides(items: list[str]) -> tuple[list[str], list[str]]:

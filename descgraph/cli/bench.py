@@ -26,7 +26,7 @@ def parse_params(items: list[str]) -> dict[str, Any]:
 def cmd_bench_nb201(args: argparse.Namespace) -> None:
     from descgraph.errors import ConfError
     from descgraph.nas.discrete.strategy import get_strategy, strategy_params
-    from descgraph.nas.discrete.tabular import TabularBenchmark, run_seeds, summarize_runs
+    from descgraph.nas.discrete.tabular import TabularBenchmark, gap_closed, run_seeds, summarize_runs
 
     if args.budget < 1 or args.seeds < 1:
         raise ConfError(f"--budget {args.budget} and --seeds {args.seeds}: both must be at least 1")
@@ -42,6 +42,7 @@ def cmd_bench_nb201(args: argparse.Namespace) -> None:
         max_latency=args.max_latency,
         arch_column=args.arch_column,
     )
+    reference = bench.reference(args.budget)  # a bound nothing meets fails here, before any search
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     runs = run_seeds(bench, args.strategy, seeds, args.budget, params, args.max_proposals, args.metrics)
     result = {
@@ -54,6 +55,9 @@ def cmd_bench_nb201(args: argparse.Namespace) -> None:
     }
     if args.max_latency is not None:
         result["max_latency_ms"] = args.max_latency
+    result.update({k: round(v, 4) for k, v in reference.items()})
+    gap = gap_closed(result["mean"], reference)
+    result["gap_closed"] = None if gap is None else round(gap, 4)
     result["wall_s"] = round(time.perf_counter() - start, 2)
     print_result(result, args.json)
 
@@ -67,7 +71,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         help="NAS-Bench-201 by table lookup: search a proxy column, report the pick on a final column",
         description="Each seed searches until --budget distinct architectures are queried (a repeated query is "
         "free); its pick, the queried architecture with the best search metric, is reported on the report metric. "
-        "Prints the mean and sample std over seeds and `feasible`, the share of picks that meet the latency bound.",
+        "Prints the mean and sample std over seeds, `feasible` (the share of picks that meet the latency bound), the "
+        "picks' mean `latency_ms`, the mean `queries` and `cost_calls` (latency look-ups: every proposal meets the "
+        "bound), and `gap_closed`: (mean - random_expected) / (best_feasible - random_expected), where random_expected "
+        "is random search's expected value at this budget and best_feasible the best report value within the bound.",
     )
     p.add_argument("--table", required=True, help="CSV with an arch column and metric columns (accuracy.csv)")
     p.add_argument(

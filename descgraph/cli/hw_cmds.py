@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from descgraph.cli._common import print_result
+from descgraph.cli._common import positive_int, print_result
 
 
 def _flat(result: dict[str, Any]) -> dict[str, Any]:
@@ -82,8 +82,10 @@ def cmd_lut_eval(args: argparse.Namespace) -> None:
 
 
 def _add_timing_args(p: argparse.ArgumentParser, runs: int) -> None:
-    p.add_argument("--threads", type=int, default=1, help="intra-op threads of onnxruntime and PyTorch (default 1)")
-    p.add_argument("--runs", type=int, default=runs, help=f"timed runs (default {runs})")
+    p.add_argument(
+        "--threads", type=positive_int, default=1, help="intra-op threads of onnxruntime and PyTorch (default 1)"
+    )
+    p.add_argument("--runs", type=positive_int, default=runs, help=f"timed runs (default {runs})")
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -100,10 +102,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("measure", help="latency of a network: onnxruntime beside PyTorch eager")
     p.add_argument("model", help="an .onnx file (exported by descgraph for the eager side) or a description")
     p.add_argument("--weights", help="a state_dict file for a description")
-    p.add_argument("--batch", type=int, default=1, help="batch size (default 1)")
+    p.add_argument("--batch", type=positive_int, default=1, help="batch size (default 1)")
     _add_timing_args(p, runs=100)
     p.add_argument("--warmup", type=int, default=10, help="untimed runs first (default 10)")
-    p.add_argument("--rounds", type=int, default=5, help="rounds the candidates alternate in (default 5)")
+    p.add_argument("--rounds", type=positive_int, default=5, help="rounds the candidates alternate in (default 5)")
     p.add_argument("--no-eager", action="store_true", help="time onnxruntime only")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_measure)
@@ -113,7 +115,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = lut_sub.add_parser("build", help="measure every block of a conf's search space at its eval macro")
     p.add_argument("items", nargs="+", metavar="CONF|key=value", help="conf files or bundled names, then overrides")
     p.add_argument("-o", "--output", required=True, help="the table to write (.yaml or .json); a partial one resumes")
-    p.add_argument("--batch", type=int, default=1, help="batch size (default 1)")
+    p.add_argument("--batch", type=positive_int, default=1, help="batch size (default 1)")
     _add_timing_args(p, runs=200)
     p.add_argument("--fresh", action="store_true", help="measure everything again instead of resuming")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -127,8 +129,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     p = lut_sub.add_parser("eval", help="predicted against measured latency on random networks of the table's space")
     p.add_argument("lut", help="a table written by lut build")
-    p.add_argument("--samples", type=int, default=50, help="random networks (default 50)")
+    p.add_argument("--samples", type=positive_int, default=50, help="random networks (default 50)")
     p.add_argument("--seed", type=int, default=0, help="seed of the first network (default 0)")
-    p.add_argument("--runs", type=int, default=200, help="timed runs per network (default 200)")
+    p.add_argument("--runs", type=positive_int, default=200, help="timed runs per network (default 200)")
     p.add_argument("--json", action="store_true", help="print JSON (with every network)")
     p.set_defaults(func=cmd_lut_eval)

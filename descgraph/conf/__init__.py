@@ -12,6 +12,7 @@ from descgraph.conf.loader import (
     resolve_conf_path,
 )
 from descgraph.conf.schema import (
+    ALGO_CONFS,
     CellConf,
     CombinationsConf,
     CommonConf,
@@ -28,9 +29,13 @@ from descgraph.conf.schema import (
     StageConf,
     TrainerConf,
     WarmupConf,
+    algo_conf_class,
+    register_algo_conf,
+    rule_error,
 )
 
 __all__ = [
+    "ALGO_CONFS",
     "CellConf",
     "CombinationsConf",
     "CommonConf",
@@ -47,11 +52,14 @@ __all__ = [
     "StageConf",
     "TrainerConf",
     "WarmupConf",
+    "algo_conf_class",
     "bundled_names",
     "conf_hash",
     "confs_dir",
     "dump_conf",
     "load_conf",
     "load_conf_data",
+    "register_algo_conf",
     "resolve_conf_path",
+    "rule_error",
 ]

@@ -1,11 +1,12 @@
 """Loading confs: includes, merges, `_copy`, variables, command-line overrides, schema validation.
 
-    conf = load_conf(["darts", "descgraph/confs/datasets/imagenet.yaml"], ["nas.search.trainer.epochs=10"])
+    conf = load_conf(["darts", "confs/datasets/imagenet.yaml"], ["nas.search.trainer.epochs=10"])
 
 Order of work: files (each with its `__include__`s under it) merge left to right, later wins; overrides
 are written into that merged data; then `_copy`s resolve; then `$name` variables; then the schema
-validates. Overrides go in before copies, as in Archai, so `dataset.name=cifar100` reaches every copy
-of `/dataset`, and a key inside a copied mapping can still be overridden.
+validates (with the schema the conf's `algo` registered; each stage's datasets start from `dataset`).
+Overrides go in before copies, as in Archai, so `dataset.name=cifar100` reaches every copy of
+`/dataset`, and a key inside a copied mapping can still be overridden.
 
 Every ConfError is one line naming the file (the one that set the key, when known) and the key path.
 """
@@ -24,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 import descgraph
 from descgraph._files import format_loc, validation_message, yaml_safe_load
 from descgraph._registry import close_matches
-from descgraph.conf.schema import Conf
+from descgraph.conf.schema import DEFAULT_ALGO, Conf, algo_conf_class, owners_of, schema_path
 from descgraph.errors import ConfError
 
 INCLUDE_KEY, COPY_KEY, COPY_PREFIX = "__include__", "_copy", "_copy:"
@@ -39,17 +40,20 @@ _RESULT_NEUTRAL_DATASET_KEYS = ("dataroot", "download")
 
 # --- bundled confs ----------------------------------------------------------------------------
 def confs_dir() -> Path:
-    """The bundled `descgraph/confs/` folder (inside the package, so a wheel install has it too)."""
-    return Path(descgraph.__file__).resolve().parent / "confs"
+    """The bundled confs: `confs/` beside the package in a source checkout (their source of truth), else
+    `confs/`, where a wheel or a non-editable install carries them (setup.py copies them there)."""
+    package = Path(descgraph.__file__).resolve().parent
+    installed = package / "confs"
+    return installed if installed.is_dir() else package.parent / "confs"
 
 
 def bundled_names() -> list[str]:
-    """Names of the bundled algorithm confs (`descgraph/confs/algos/<name>.yaml`)."""
+    """Names of the bundled algorithm confs (`confs/algos/<name>.yaml`)."""
     return sorted(p.stem for p in (confs_dir() / "algos").glob("*.yaml"))
 
 
 def resolve_conf_path(name: str | Path) -> Path:
-    """The bundled conf `descgraph/confs/algos/<name>.yaml` for a bare name, else `name` as a file path.
+    """The bundled conf `confs/algos/<name>.yaml` for a bare name, else `name` as a file path.
 
     Raises:
         ConfError: neither a bundled name nor an existing file; lists the close bundled names.
@@ -264,22 +268,32 @@ def _schema_class(annotation: Any) -> type[BaseModel] | None:
     return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
 
 
-def _schema_at(keys: list[str]) -> type[BaseModel] | None:
-    """The schema class holding the last key of `keys`, or None below a free-form field."""
-    cls: type[BaseModel] | None = Conf
-    for key in keys[:-1]:
-        field = cls.model_fields.get(key) if cls else None
-        cls = _schema_class(field.annotation) if field else None
-    return cls
+def _unknown_key_hint(keys: list[str], algo: Any) -> str:
+    """' (did you mean: ...?)' for a typo of the conf's schema, or the algorithms that own the key path."""
+    owners = owners_of(keys)
+    if owners:
+        return f" for algo {algo!r}: it belongs to algo {', '.join(owners)}"
+    cls = _schema_class(schema_path(algo_conf_class(algo), keys[:-1]))
+    return close_matches(keys[-1], list(cls.model_fields)) if cls else ""
 
 
-def _check_key_path(keys: list[str], source: str) -> Any:
+def _algo_of(data: dict, overrides: list[str] | tuple[str, ...]) -> Any:
+    """The algorithm a conf names: the last `algo=` override, else the files' `algo`, else the default."""
+    algo = data.get("algo", DEFAULT_ALGO)
+    for item in overrides:
+        key, eq, text = item.partition("=")
+        if eq and key.strip() == "algo":
+            algo = text.strip()
+    return algo
+
+
+def _check_key_path(keys: list[str], source: str, algo: Any) -> Any:
     """The schema type at an override path; every key must be a field, down to a free-form dict."""
-    cls: type[BaseModel] | None = Conf
+    cls: type[BaseModel] | None = algo_conf_class(algo)
     for i, key in enumerate(keys):
         path = ".".join(keys[: i + 1])
         if key not in cls.model_fields:
-            raise ConfError(f"{source}: {path}: unknown key {key!r}{close_matches(key, list(cls.model_fields))}")
+            raise ConfError(f"{source}: {path}: unknown key {key!r}{_unknown_key_hint(keys[: i + 1], algo)}")
         annotation = cls.model_fields[key].annotation
         cls = _schema_class(annotation)
         if cls is None:
@@ -289,13 +303,13 @@ def _check_key_path(keys: list[str], source: str) -> Any:
     return cls
 
 
-def _parse_override(item: str) -> tuple[list[str], Any]:
+def _parse_override(item: str, algo: Any) -> tuple[list[str], Any]:
     """'a.b.c=value' -> (['a', 'b', 'c'], value read as a YAML scalar or flow collection)."""
     key, eq, text = item.partition("=")
     keys = key.strip().split(".")
     if not eq or not all(keys):
         raise ConfError(f"{COMMAND_LINE}: override {item!r}: expected key.path=value")
-    annotation = _check_key_path(keys, COMMAND_LINE)
+    annotation = _check_key_path(keys, COMMAND_LINE, algo)
     if annotation is str and text.strip().startswith(("|", ">")):
         return keys, text.strip()  # no one-line YAML starts a block scalar: an NB201 string '|op~0|+|...|' is text
     value = yaml_safe_load(text, f"{COMMAND_LINE}: {key.strip()}", error=ConfError) if text.strip() else ""
@@ -304,9 +318,9 @@ def _parse_override(item: str) -> tuple[list[str], Any]:
     return keys, value
 
 
-def _apply_override(data: dict, item: str, origins: dict[str, str]) -> None:
+def _apply_override(data: dict, item: str, origins: dict[str, str], algo: Any) -> None:
     """Write one override into the merged data; a mapping value merges as a file's would."""
-    keys, value = _parse_override(item)
+    keys, value = _parse_override(item, algo)
     node = data
     for key in keys[:-1]:
         target = _copy_target(node.get(key))
@@ -331,16 +345,20 @@ def _source(origins: dict[str, str], keys: list[str]) -> str:
     return origins.get("") or "<conf>"
 
 
-def _validation_error(err: ValidationError, origins: dict[str, str]) -> ConfError:
-    """One line for the first schema error: file, key path, and a did-you-mean for unknown keys."""
+def _validation_error(err: ValidationError, origins: dict[str, str], algo: Any) -> ConfError:
+    """One line for the first schema error: file, key path, and for an unknown key a did-you-mean or the
+    algorithm that owns it."""
     first = err.errors()[0]
     keys = [str(k) for k in first["loc"]]
+    at = first.get("ctx", {}).get("at", "") if first["type"] == "conf_rule" else ""
+    if at:  # a rule broken below the validated section names the key it is about
+        keys += at.split(".")
+        more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
+        return ConfError(f"{_source(origins, keys)}: {format_loc(first['loc'])}.{at}: {first['msg']}{more}")
     source = _source(origins, keys)
     if first["type"] != "extra_forbidden":
         return ConfError(validation_message(err, source))
-    cls = _schema_at(keys)
-    hint = close_matches(keys[-1], list(cls.model_fields)) if cls else ""
-    return ConfError(f"{source}: {format_loc(first['loc'])}: unknown key{hint}")
+    return ConfError(f"{source}: {format_loc(first['loc'])}: unknown key{_unknown_key_hint(keys, algo)}")
 
 
 def load_conf_data(
@@ -367,8 +385,9 @@ def load_conf_data(
         path = resolve_conf_path(name)
         data = _deep_merge(data, _load_file(path, (), origins))
         origins[""] = str(path.expanduser().resolve())
+    algo = _algo_of(data, overrides)
     for item in overrides:
-        _apply_override(data, item, origins)
+        _apply_override(data, item, origins, algo)
     data = _resolve_copies(data, origins)
     return _substitute(data, {**DEFAULT_VARIABLES, **(variables or {})})
 
@@ -391,9 +410,9 @@ def load_conf(
     origins: dict[str, str] = {}
     data = load_conf_data(paths, overrides, variables, origins)
     try:
-        return Conf.model_validate(data)
+        return Conf.model_validate({"algo": DEFAULT_ALGO, **data})  # a conf is always its algorithm's
     except ValidationError as e:
-        raise _validation_error(e, origins) from None
+        raise _validation_error(e, origins, data.get("algo", DEFAULT_ALGO)) from None
 
 
 def dump_conf(conf: Conf) -> str:

@@ -5,9 +5,24 @@ Every field has a default and a one-line description, so a conf only says what d
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    SerializeAsAny,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from descgraph._registry import Registry, close_matches, load_conf_plugins
+from descgraph.errors import RegistryError
+
+DEFAULT_ALGO = "darts"
+STAGE_DATA_PARTS = ("model_desc", "loader")  # the stage sections that hold a `dataset`
 
 
 class ConfModel(BaseModel):
@@ -97,11 +112,15 @@ class ModelDescConf(ConfModel):
     arch: str = Field(
         "", description="architecture a zoo builder builds, in its space's text (NB201 string, ENAS genotype/layers)"
     )
-    aux_weight: float = Field(0.0, ge=0, description="weight of the aux tower loss (0: no aux tower)")
+    aux_weight: float = Field(
+        0.0, ge=0, description="weight of the aux tower loss (0: no aux tower); the stage's trainer uses it"
+    )
     aux_tower_stride: int = Field(3, ge=1, description="aux tower pool stride: 3 for 32x32, 2 for 224x224")
     model_stems: ModelStemsConf = Field(default_factory=ModelStemsConf, description="model stems")
     cell: CellConf = Field(default_factory=CellConf, description="cell layout")
-    dataset: DatasetConf = Field(default_factory=DatasetConf, description="dataset the model is built for")
+    dataset: DatasetConf = Field(
+        default_factory=DatasetConf, description="dataset the model is built for (default: the conf's `dataset`)"
+    )
     elastic: ElasticSpaceConf = Field(
         default_factory=ElasticSpaceConf, description="elastic MobileNet space (builder elastic_mobilenet)"
     )
@@ -114,7 +133,9 @@ class LoaderConf(ConfModel):
     workers: int = Field(0, ge=0, description="data loader worker processes")
     cutout: int = Field(0, ge=0, description="cutout length; 0 disables")
     aug: bool = Field(True, description="random crop with padding and horizontal flip on train images")
-    dataset: DatasetConf = Field(default_factory=DatasetConf, description="dataset to load")
+    dataset: DatasetConf = Field(
+        default_factory=DatasetConf, description="dataset to load (default: the conf's `dataset`)"
+    )
 
 
 class OptimizerConf(ConfModel):
@@ -136,33 +157,18 @@ class LrScheduleConf(ConfModel):
     warmup: WarmupConf = Field(default_factory=WarmupConf, description="warm-up before the schedule")
 
 
-class SandwichConf(ConfModel):
-    use_sandwich_sampling: bool = Field(True, description="largest, smallest and random children per step (BigNAS)")
-    n_random: int = Field(2, ge=0, description="random children per sandwich step")
-    distillation_weight: float = Field(0.5, ge=0, le=1, description="share of the distillation loss for children")
-    temperature: float = Field(1.0, gt=0, description="softmax temperature of in-place distillation")
-    calib_batches: int = Field(8, ge=1, description="training batches that recalibrate BN for a child")
-
-
 class TrainerConf(ConfModel):
     epochs: int = Field(50, ge=0, description="training epochs")
     optimizer: OptimizerConf = Field(default_factory=OptimizerConf, description="weight optimizer")
-    alpha_optimizer: OptimizerConf = Field(
-        default_factory=lambda: OptimizerConf(type="adam", lr=3e-4, decay=1e-3, betas=[0.5, 0.999]),
-        description="architecture-parameter optimizer",
-    )
     lr_schedule: LrScheduleConf = Field(default_factory=LrScheduleConf, description="learning-rate schedule")
     grad_clip: float = Field(5.0, ge=0, description="gradient norm clip; 0 disables")
     drop_path_prob: float = Field(0.0, ge=0, lt=1, description="final drop-path probability (ramped linearly)")
-    aux_weight: float = Field(0.0, ge=0, description="weight of the aux tower loss")
-    order: Literal["first", "second"] = Field("first", description="DARTS architecture gradient order")
     checkpoint_freq: int = Field(1, ge=1, description="epochs between checkpoints")
     amp: bool = Field(True, description="mixed precision (autocast + GradScaler) on CUDA; ignored on the CPU")
     channels_last: bool = Field(True, description="NHWC memory layout for 4-D tensors (faster convolutions on CPU)")
     recompute_cells: int = Field(
         0, ge=-1, description="leading cells whose activations are recomputed in backward, not stored (-1: all)"
     )
-    sandwich: SandwichConf = Field(default_factory=SandwichConf, description="BigNAS child sampling and distillation")
 
 
 class CombinationsConf(ConfModel):
@@ -175,31 +181,6 @@ class CombinationsConf(ConfModel):
         return bool(self.reductions or self.cells or self.nodes)
 
 
-class DeviceConf(ConfModel):
-    name: str = Field("device", min_length=1, description="device name (the folder of its finalized child)")
-    constraints: dict[str, float] = Field(default_factory=dict, description="cost model name -> largest cost allowed")
-
-
-class MultiObjectiveConf(ConfModel):
-    population_size: int = Field(100, ge=2, description="children per generation")
-    generations: int = Field(50, ge=1, description="generations of the evolution")
-    mutation_prob: float = Field(0.1, ge=0, le=1, description="chance that a decision of a new child is redrawn")
-    crossover_share: float = Field(0.5, ge=0, le=1, description="share of new children made by crossover")
-    parents: int = Field(16, ge=1, description="best feasible children per device kept as parents")
-    time_limit_s: float = Field(0.0, ge=0, description="stop the search after this many seconds (0: no limit)")
-    pareto_cost: str = Field("flops", description="cost model of the accuracy-cost Pareto front")
-    devices: list[DeviceConf] = Field(default_factory=list, description="target devices and their cost budgets")
-
-
-class DiscreteSearchConf(ConfModel):
-    space: str = Field("nb201", description="registered discrete search space whose candidates are trained")
-    budget: int = Field(20, ge=1, description="distinct architectures trained and scored (a repeat is free)")
-    max_proposals: int = Field(0, ge=0, description="proposals in all, repeats included (0: 10 x budget)")
-    strategy_params: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="keyword parameters by strategy ({rea: {population_size: 4}}); algo's is used"
-    )
-
-
 class StageConf(ConfModel):
     model_desc: ModelDescConf = Field(default_factory=ModelDescConf, description="macro architecture")
     combinations: CombinationsConf = Field(
@@ -208,17 +189,11 @@ class StageConf(ConfModel):
     loader: LoaderConf = Field(default_factory=LoaderConf, description="data loading")
     trainer: TrainerConf = Field(default_factory=TrainerConf, description="training")
     finalizer: str = Field("default", description="registered finalizer")
-    multi_objective: MultiObjectiveConf = Field(
-        default_factory=MultiObjectiveConf, description="evolutionary multi-device search over children (BigNAS)"
-    )
-    discrete: DiscreteSearchConf = Field(
-        default_factory=DiscreteSearchConf, description="discrete search with trained candidates (rea, reinforce)"
-    )
 
 
 class NasConf(ConfModel):
-    search: StageConf = Field(default_factory=StageConf, description="search stage")
-    eval: StageConf = Field(default_factory=StageConf, description="evaluation stage")
+    search: SerializeAsAny[StageConf] = Field(default_factory=StageConf, description="search stage")
+    eval: SerializeAsAny[StageConf] = Field(default_factory=StageConf, description="evaluation stage")
 
 
 class HwConf(ConfModel):
@@ -228,6 +203,10 @@ class HwConf(ConfModel):
     threads: int = Field(1, ge=1, description="intra-op threads when latency is measured")
     batch: int = Field(1, ge=1, description="batch size when latency is measured")
     runs: int = Field(100, ge=1, description="timed runs per network when latency is measured")
+    constraints: dict[str, float] = Field(
+        default_factory=dict,
+        description="cost model name -> largest cost of a network a discrete search may train ({lut_latency: 5.0})",
+    )
 
 
 class CommonConf(ConfModel):
@@ -240,10 +219,123 @@ class CommonConf(ConfModel):
 
 
 class Conf(ConfModel):
-    """A whole experiment conf."""
+    """A whole experiment conf, validated by the schema its `algo` registered (`register_algo_conf`);
+    `Conf()` is the core schema alone.
 
-    algo: str = Field("darts", description="registered algorithm")
+    An algorithm owns its sections: its subclass of this class narrows `nas` to its own stage schemas
+    (a search trainer with more keys, a section of its search's own), so a key of another algorithm is
+    unknown here. `Conf.model_validate(...)` and `Conf(algo=..., ...)` return that subclass. Each stage's
+    `model_desc` and `loader` take the conf's `dataset` unless they set their own keys, which win.
+    """
+
+    algo: str = Field(DEFAULT_ALGO, description="registered algorithm")
     common: CommonConf = Field(default_factory=CommonConf, description="run-wide settings")
-    dataset: DatasetConf = Field(default_factory=DatasetConf, description="dataset of the experiment")
-    nas: NasConf = Field(default_factory=NasConf, description="search and evaluation")
+    dataset: DatasetConf = Field(default_factory=DatasetConf, description="dataset of the experiment and its stages")
+    nas: SerializeAsAny[NasConf] = Field(default_factory=NasConf, description="search and evaluation")
     hw: HwConf = Field(default_factory=HwConf, description="cost models: lookup table and latency measurement")
+
+    def __new__(cls, *args: Any, **data: Any) -> Conf:
+        """`Conf(algo=name, ...)` builds the algorithm's subclass; without `algo` (copies, pickles,
+        pydantic's own construction) the class stays."""
+        target = algo_conf_class(data["algo"]) if cls is Conf and "algo" in data else cls
+        return super().__new__(target if issubclass(target, cls) else cls)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _by_algorithm(cls, data: Any, handler: ModelWrapValidatorHandler[Conf]) -> Conf:
+        """Data that names an `algo` is validated by that algorithm's schema."""
+        if not isinstance(data, dict):
+            return handler(data)
+        data = with_stage_datasets(data)
+        target = algo_conf_class(data["algo"]) if "algo" in data else cls
+        if target is not cls and issubclass(target, cls):
+            return target.model_validate(data)
+        return handler(data)
+
+    @field_validator("algo")
+    @classmethod
+    def _registered(cls, name: str) -> str:
+        if name not in _algo_confs():
+            known = _algo_confs().names()
+            raise PydanticCustomError(
+                "unknown_algorithm",
+                "unknown algorithm {name}{hint}",
+                {"name": repr(name), "hint": close_matches(name, known) or f" (known: {', '.join(known)})"},
+            )
+        return name
+
+
+# --- algorithm-owned sections -----------------------------------------------------------------
+ALGO_CONFS: Registry[type[Conf]] = Registry("algorithm conf", load_plugins=load_conf_plugins)
+
+
+def register_algo_conf(name: str, conf: type[Conf] = Conf) -> None:
+    """Register the conf schema of algorithm `name`: `Conf` or a subclass holding the algorithm's sections.
+
+    An algorithm's `conf` module registers it (read without the algorithm, see `load_conf_plugins`), and
+    its runner names it again (`register_algo(name, conf=...)`): the same class twice is one registration.
+    """
+    if not (isinstance(conf, type) and issubclass(conf, Conf)):
+        raise RegistryError(f"algorithm {name!r}: its conf schema must be a Conf subclass, got {conf!r}")
+    if name not in ALGO_CONFS or ALGO_CONFS.get(name) is not conf:
+        ALGO_CONFS.add(name, conf)
+
+
+def _algo_confs() -> Registry[type[Conf]]:
+    """The registry, after the installed algorithms' conf modules registered their schemas."""
+    from descgraph._plugins import load_conf_plugins
+
+    load_conf_plugins()
+    return ALGO_CONFS
+
+
+def algo_conf_class(name: Any) -> type[Conf]:
+    """The conf schema of algorithm `name`; plain `Conf` for a name no algorithm registered."""
+    registry = _algo_confs()
+    return registry.get(name) if isinstance(name, str) and name in registry else Conf
+
+
+def owners_of(keys: list[str]) -> list[str]:
+    """The algorithms whose conf schema has the key path `keys` (sorted), for error messages."""
+    registry = _algo_confs()
+    return [name for name in registry.names() if schema_path(registry.get(name), keys) is not None]
+
+
+def schema_path(cls: type[BaseModel], keys: list[str]) -> Any:
+    """The annotation at key path `keys` below `cls` (a schema class or a field type), None if not a path."""
+    annotation: Any = cls
+    for key in keys:
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return None if get_origin(annotation) is not dict else Any
+        field = annotation.model_fields.get(key)
+        if field is None:
+            return None
+        annotation = field.annotation
+    return annotation
+
+
+def rule_error(message: str, at: str = "") -> PydanticCustomError:
+    """What a validator raises for a broken rule; `at` is the key path below the section it validates
+    (`loader.val_ratio`, `devices[1].name`), which the loader's one-line message appends to the section's."""
+    return PydanticCustomError("conf_rule", "{message}", {"message": message, "at": at})
+
+
+def with_stage_datasets(data: dict) -> dict:
+    """`data` with the conf's `dataset` under every stage's `model_desc` and `loader` (their own keys win)."""
+    top = data.get("dataset", {})
+    top = top.model_dump() if isinstance(top, BaseModel) else top
+    nas = data.get("nas", {})
+    if not isinstance(top, dict) or not isinstance(nas, dict):
+        return data
+    nas = dict(nas)
+    for stage_name in ("search", "eval"):
+        stage = nas.get(stage_name, {})
+        if isinstance(stage, dict):
+            nas[stage_name] = {**stage, **{part: _with_dataset(stage.get(part, {}), top) for part in STAGE_DATA_PARTS}}
+    return {**data, "nas": nas}
+
+
+def _with_dataset(part: Any, dataset: dict) -> Any:
+    if not isinstance(part, dict) or not isinstance(part.get("dataset", {}), dict):
+        return part
+    return {**part, "dataset": {**dataset, **part.get("dataset", {})}}

@@ -12,14 +12,14 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SCHEMA_VERSION = 1
 
 # A tensor shape without the batch axis: [channels, height, width]; [channels] after pooling.
-Shape = list[int]
+Shape = list[Annotated[int, Field(ge=1)]]  # a size of 0 is no tensor a network can take
 
 
 class DescModel(BaseModel):

@@ -23,14 +23,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from descgraph._files import read_data, validation_message, write_data
 from descgraph.desc import ModelDesc, OpDesc
-from descgraph.errors import DescgraphError
+from descgraph.errors import LutError
 from descgraph.hw.sites import node_sites, op_sites, sum_sites
 
 TABLE_SCHEMA_VERSION = 1
-
-
-class LutError(DescgraphError):
-    """A lookup table is malformed, was made for other settings, or lacks an entry a description needs."""
 
 
 class LutEntry(BaseModel):

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from descgraph.conf import Conf
-from descgraph.conf.schema import TrainerConf
+from descgraph.conf.schema import StageConf
 from descgraph.desc import ModelDesc, save_desc, validate_model_desc
 from descgraph.nn import Model
 from descgraph.train import Trainer
@@ -51,14 +51,15 @@ def stage_model(conf: Conf, build: Callable[[], ModelDesc], path: Path | None, *
 def stage_trainer(
     conf: Conf,
     trainer_class: type[Trainer],
-    trainer_conf: TrainerConf,
+    stage: StageConf,
     model: torch.nn.Module,
     title: str,
     dirpath: Path | None = None,
     **kwargs: Any,
 ) -> Trainer:
-    """A trainer on the run's device and seed; with `dirpath`, it writes dirpath/metrics.jsonl and
-    dirpath/checkpoint.pt and resumes from that checkpoint when `common.resume`. `kwargs` go to the class."""
+    """A trainer of a stage (its trainer conf, its model's aux weight) on the run's device and seed; with
+    `dirpath`, it writes dirpath/metrics.jsonl and dirpath/checkpoint.pt and resumes from that checkpoint when
+    `common.resume`. `kwargs` go to the class."""
     files: dict[str, Any] = {}
     if dirpath is not None:
         files = {
@@ -67,4 +68,7 @@ def stage_trainer(
             "resume": conf.common.resume,
         }
     device = resolve_device(conf.common.device)
-    return trainer_class(trainer_conf, model, device=device, seed=conf.common.seed, title=title, **files, **kwargs)
+    return trainer_class(
+        stage.trainer, model, device=device, seed=conf.common.seed, title=title,
+        aux_weight=stage.model_desc.aux_weight, **files, **kwargs,
+    )  # fmt: skip

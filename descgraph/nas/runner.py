@@ -19,7 +19,7 @@ import torch
 from descgraph._files import atomic_write_text
 from descgraph._registry import Registry
 from descgraph.builders import ModelDescBuilder, get_builder
-from descgraph.conf import Conf, dump_conf
+from descgraph.conf import Conf, dump_conf, register_algo_conf
 from descgraph.data import get_loaders
 from descgraph.nas.combinations import SearchCombinations
 from descgraph.nas.evaluater import EvalResult, Evaluater
@@ -32,9 +32,16 @@ ALGOS: Registry[type[ExperimentRunner]] = Registry("algorithm")
 log = logging.getLogger("descgraph")
 
 
-def register_algo(name: str):
-    """Decorator registering an ExperimentRunner subclass under an algorithm name."""
-    return ALGOS.register(name)
+def register_algo(name: str, conf: type[Conf] = Conf):
+    """Decorator registering an ExperimentRunner subclass under an algorithm name, with its conf schema
+    (a `Conf` subclass holding the algorithm's own sections; `algo: name` in a conf selects it)."""
+
+    def decorate(runner: type[ExperimentRunner]) -> type[ExperimentRunner]:
+        ALGOS.add(name, runner)
+        register_algo_conf(name, conf)
+        return runner
+
+    return decorate
 
 
 def get_runner_class(name: str) -> type[ExperimentRunner]:

@@ -46,7 +46,7 @@ class Searcher:
         )  # fmt: skip
         metrics, train_metrics = {}, []
         if trainer_class is not None and stage.trainer.epochs > 0:
-            trainer = stage_trainer(self.conf, trainer_class, stage.trainer, model, "search", self.dirpath)
+            trainer = stage_trainer(self.conf, trainer_class, stage, model, "search", self.dirpath)
             result = trainer.fit(loaders.train, loaders.val)
             train_metrics = result.epochs
             metrics = {k: v for k, v in result.last.items() if k.startswith(("val_", "train_"))}

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from descgraph.conf.schema import TrainerConf
-from descgraph.errors import ConfError
+from descgraph.errors import ConfError, DataError, DescError
 from descgraph.train.metrics import Meter
 from descgraph.train.optim import arch_params_of, make_optimizer
 from descgraph.train.trainer import Trainer
@@ -24,7 +24,7 @@ def cycle(loader: Any) -> Iterator[Any]:
             empty = False
             yield batch
         if empty:
-            raise ValueError("the validation loader yields no batches")
+            raise DataError("the validation loader yields no batches: nothing to take architecture steps on")
 
 
 class ArchTrainer(Trainer):
@@ -35,7 +35,7 @@ class ArchTrainer(Trainer):
     optimizer only the weights. Subclasses override `arch_step`; the default is first order.
 
     Args:
-        conf: as for Trainer, plus `alpha_optimizer`.
+        conf: a trainer conf with an `alpha_optimizer` (an OptimizerConf), such as DARTS's search trainer conf.
         model: a model with `arch_params()`.
         **kwargs: Trainer's keyword arguments.
     """
@@ -44,7 +44,10 @@ class ArchTrainer(Trainer):
         super().__init__(conf, model, **kwargs)
         self.alpha_params = arch_params_of(self.model)
         if not self.alpha_params:
-            raise ValueError(f"{type(model).__name__} has no architecture parameters (arch_params() is empty)")
+            raise DescError(
+                f"{type(model).__name__} has no architecture parameters (arch_params() is empty): "
+                "a bilevel search trains a supernet whose edges are searchable (mixed ops)"
+            )
         self.alpha_optimizer = make_optimizer(self.alpha_params, conf.alpha_optimizer)
 
     def arch_step(self, x_train: torch.Tensor, y_train: torch.Tensor, x_val: torch.Tensor, y_val: torch.Tensor) -> None:

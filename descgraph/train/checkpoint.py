@@ -11,11 +11,7 @@ from typing import Any
 import torch
 
 from descgraph._files import atomic_open
-from descgraph.errors import DescgraphError
-
-
-class CheckpointError(DescgraphError):
-    """A checkpoint file is missing, corrupt, or does not fit the model it is loaded into."""
+from descgraph.errors import CheckpointError
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:

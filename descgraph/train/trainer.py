@@ -55,7 +55,7 @@ class Trainer:
     loop through `on_epoch_start` / `on_epoch_end`; `extra_state` / `load_extra_state` add to checkpoints.
 
     Args:
-        conf: epochs, optimizer, schedule, clipping, drop path, aux weight, checkpoint frequency.
+        conf: epochs, optimizer, schedule, clipping, drop path, checkpoint frequency.
         model: the model; its `weights()` (else its parameters minus `arch_params()`) are optimized.
         device: where to train.
         seed: the run's seed; epoch e's randomness depends only on (seed, e).
@@ -65,6 +65,8 @@ class Trainer:
         resume: continue from `checkpoint_path` when it exists.
         criterion: the loss; cross entropy by default.
         progress: tqdm bars; None shows them only on a terminal, False never.
+        aux_weight: weight of the aux tower loss: the `aux_weight` of the model_desc conf that built the
+            aux tower, so that the tower and its loss weight cannot disagree.
     """
 
     def __init__(
@@ -80,8 +82,10 @@ class Trainer:
         resume: bool = True,
         criterion: nn.Module | None = None,
         progress: bool | None = None,
+        aux_weight: float = 0.0,
     ) -> None:
         self.conf, self.seed, self.title, self.resume = conf, seed, title, resume
+        self.aux_weight = aux_weight
         self.device = torch.device(device)
         self.memory_format = torch.channels_last if conf.channels_last else torch.contiguous_format
         self.model = model.to(self.device, memory_format=self.memory_format)
@@ -119,8 +123,8 @@ class Trainer:
         """criterion(logits, y) + aux_weight * criterion(aux_logits, y); returns the loss and the logits."""
         logits, aux_logits = self.model(x)
         loss = self.criterion(logits, y)
-        if aux_logits is not None and self.conf.aux_weight > 0:
-            loss = loss + self.conf.aux_weight * self.criterion(aux_logits, y)
+        if aux_logits is not None and self.aux_weight > 0:
+            loss = loss + self.aux_weight * self.criterion(aux_logits, y)
         return loss, logits
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, Any]:

@@ -22,11 +22,9 @@ from algos.bignas import (
     sandwich_sample,
     save_child,
 )
-from algos.bignas.runner import check_devices
 from algos.bignas.supernet import resize
 from descgraph.builders import get_builder
 from descgraph.conf import load_conf
-from descgraph.conf.schema import MultiObjectiveConf
 from descgraph.desc import load_desc
 from descgraph.desc.elastic import BigNASConfig, elastic_space
 from descgraph.errors import ConfError
@@ -264,12 +262,23 @@ def test_search_stops_at_ctrl_c_and_at_the_time_limit_with_the_best_so_far(super
     assert timed.stopped == "time limit" and timed.generations < 10_000 and timed.devices[0].pick is not None
 
 
-def test_unknown_cost_models_and_bad_device_names_are_one_line_conf_errors():
-    with pytest.raises(
-        ConfError, match=r"devices\[0\].constraints: unknown cost model 'flop' \(did you mean: flops\?\)"
-    ):
-        check_devices(MultiObjectiveConf(devices=[{"name": "a", "constraints": {"flop": 1.0}}]))
-    with pytest.raises(ConfError, match=r"devices\[1\].name: 'a' is not a unique folder name"):
-        check_devices(MultiObjectiveConf(devices=[{"name": "a"}, {"name": "a"}]))
-    with pytest.raises(ConfError, match="pareto_cost: unknown cost model"):
-        check_devices(MultiObjectiveConf(pareto_cost="latency_ms"))
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        (
+            "nas.search.multi_objective.devices=[{name: a, constraints: {flop: 1.0}}]",
+            r"^command line: nas.search.multi_objective.devices\[0\].constraints: unknown cost model 'flop' "
+            r"\(did you mean: flops\?\)$",
+        ),
+        (
+            "nas.search.multi_objective.devices=[{name: a}, {name: a}]",
+            r"nas.search.multi_objective.devices\[1\].name: 'a' is taken: every device needs its own folder$",
+        ),
+        ("nas.search.multi_objective.devices=[{name: ../a}]", r"devices\[0\].name: '../a' is not a folder name"),
+        ("nas.search.multi_objective.pareto_cost=latency_ms", r"multi_objective.pareto_cost: unknown cost model"),
+    ],
+)
+def test_unknown_cost_models_and_bad_device_names_are_one_line_conf_errors(override, message):
+    # checked when the conf loads, before a run touches anything
+    with pytest.raises(ConfError, match=message):
+        load_conf("bignas_toy", [override])

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+import random
+import statistics
 from pathlib import Path
 
 import pytest
 
-from algos.discrete import DiscreteSearcher
+from algos.discrete import CANDIDATES, DiscreteSearcher
 from descgraph.cli import main
 from descgraph.conf import load_conf
 from descgraph.desc import load_desc
 from descgraph.desc.genotype import model_to_genotype, parse_genotype
-from descgraph.nas import get_runner_class
+from descgraph.hw import get_cost_model
+from descgraph.nas import Evaluater, get_runner_class
+from descgraph.nas.discrete import get_space, get_strategy
 
 # the DARTS-genotype space on digits at a tiny macro: candidates train in about a second
 DARTS_SPACE = [
@@ -94,7 +98,8 @@ def test_strategy_parameter_typos_name_the_key(tmp_path, capsys):
 
 
 def test_candidates_need_search_val(tmp_path, capsys):
-    assert "nas.search.loader.val_ratio > 0" in _cli_error(tmp_path, capsys, "nas.search.loader.val_ratio=0")
+    err = _cli_error(tmp_path, capsys, "nas.search.loader.val_ratio=0")
+    assert "command line: nas.search.loader.val_ratio: candidates are scored on search-val: give a value > 0" in err
 
 
 def test_a_log_from_another_seed_is_not_replayed(tmp_path, capsys):
@@ -103,3 +108,53 @@ def test_a_log_from_another_seed_is_not_replayed(tmp_path, capsys):
     log.write_text(json.dumps({"code": [0] * 32, "result": 50.0}) + "\n")
     err = _cli_error(tmp_path, capsys)
     assert f"{log}:1: the search proposed [0, 0" in err and "common.resume=false" in err
+
+
+# --- a cost bound in the conf's hw section ---------------------------------------------------------------
+@pytest.fixture(scope="module")
+def darts_lut(tmp_path_factory) -> Path:
+    """A lookup table of the tiny DARTS space's eval macro (its times matter not: the test prices with it)."""
+    path = tmp_path_factory.mktemp("lut") / "lut.yaml"
+    build = ["lut", "build", "rea", *DARTS_SPACE, "nas.search.model_desc.builder=darts", "-o", str(path)]
+    assert main([*build, "--runs", "3"]) == 0
+    return path
+
+
+@pytest.mark.slow
+def test_a_lut_latency_bound_trains_only_candidates_that_meet_it(darts_lut, tmp_path, monkeypatch, capsys):
+    conf = load_conf("rea", [*DARTS_SPACE, f"hw.lut={darts_lut}"])
+    lut, evaluater = get_cost_model("lut_latency", lut=darts_lut), Evaluater(conf, tmp_path)
+    space, candidates = get_space("darts"), CANDIDATES.get("darts")
+
+    def latency(arch) -> float:  # of the network that ships: the candidate's cells at the eval macro
+        return lut.cost(evaluater.build_desc(candidates.build(arch, conf.nas.search.model_desc)))
+
+    rng = random.Random(0)
+    bound = statistics.median(latency(space.decode(space.sample(rng))) for _ in range(21))  # half the space
+    free = get_strategy("rea", population_size=4, sample_size=2)
+    free.setup(space, conf.common.seed)
+    assert any(latency(space.decode(free.propose())) > bound for _ in range(6))  # unbounded, the search breaks it
+    trained = []
+    train = DiscreteSearcher.train_candidate
+    monkeypatch.setattr(
+        DiscreteSearcher, "train_candidate", lambda self, desc, *a: trained.append(desc) or train(self, desc, *a)
+    )
+    summary = run(
+        tmp_path, "rea", f"hw.lut={darts_lut}", f"hw.constraints.lut_latency={bound}", "nas.search.discrete.budget=6"
+    )
+    assert len(trained) == 6 and all(lut.cost(evaluater.build_desc(desc)) <= bound for desc in trained)
+    assert all(t["lut_latency"] <= bound for t in trials(tmp_path))
+    assert lut.cost(load_desc(tmp_path / "eval" / "full_model_desc.yaml")) <= bound
+    assert summary["search"]["lut_latency"] <= bound and summary["search"]["cost_calls"] >= 6
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (["hw.constraints.lut_latency=5"], "hw.constraints.lut_latency: hw.lut: the lut_latency cost model needs"),
+        (["hw.constraints.latncy=5"], "hw.constraints.latncy: unknown cost model 'latncy' (did you mean: latency"),
+        (["hw.constraints.params=0"], "hw.constraints.params: 0.0; a bound must be > 0"),
+    ],
+)
+def test_bad_bounds_name_the_key(tmp_path, capsys, overrides, expected):
+    assert expected in _cli_error(tmp_path, capsys, *overrides)

@@ -111,7 +111,7 @@ def _train_one_step(desc: ModelDesc) -> None:
     validate_model_desc(desc)
     torch.manual_seed(0)
     model = Model(desc)
-    trainer = Trainer(TrainerConf(epochs=1, optimizer={"lr": 0.1}, aux_weight=0.4), model, progress=False)
+    trainer = Trainer(TrainerConf(epochs=1, optimizer={"lr": 0.1}), model, progress=False, aux_weight=0.4)
     before = [p.detach().clone() for p in model.weights()]
     x, y = torch.randn(4, *desc.input_shape), torch.randint(0, desc.n_classes, (4,))
     loss = trainer.train_step(x, y)["loss"]

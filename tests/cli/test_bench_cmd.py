@@ -23,7 +23,7 @@ def test_bench_prints_mean_std_feasible_and_writes_each_pick(shared_data, tmp_pa
         *("--table", str(table), "--strategy", "rea", "--seeds", "5", "--budget", "50", "-p", "population_size=10"),
         *("--latency", str(latency), "--device", "pixel3", "--max-latency", "8", "--metrics", str(metrics)),
     )
-    assert out["params"] == {"population_size": 10, "sample_size": 10}
+    assert out["params"] == {"population_size": 10, "sample_size": 10, "bound_draws": 3}
     assert out["feasible"] == 1.0 and out["seeds"] == 5 and out["queries"] == 50
     picks = [json.loads(line) for line in metrics.read_text().splitlines()]
     assert [p["seed"] for p in picks] == [0, 1, 2, 3, 4]
@@ -33,6 +33,36 @@ def test_bench_prints_mean_std_feasible_and_writes_each_pick(shared_data, tmp_pa
     mean = sum(values) / 5
     assert out["mean"] == pytest.approx(mean, abs=1e-4)
     assert out["std"] == pytest.approx((sum((v - mean) ** 2 for v in values) / 4) ** 0.5, abs=1e-4)
+
+
+def test_bench_judges_the_picks_against_random_search_and_the_best_feasible(shared_data, capsys):
+    table, latency = shared_data / "nb201" / "accuracy.csv", shared_data / "nb201" / "latency.csv"
+    with table.open(newline="") as f:
+        accuracy = {r["arch"]: float(r["cifar10_val_12"]) for r in csv.DictReader(f)}
+    with latency.open(newline="") as f:
+        fpga = {r["arch"]: float(r["fpga"]) for r in csv.DictReader(f)}
+    out = bench(
+        capsys,
+        *("--table", str(table), "--latency", str(latency), "--device", "fpga", "--max-latency", "3.72496"),
+        *("--strategy", "rea", "--seeds", "4", "--budget", "40", "--report-metric", "cifar10_val_12"),
+    )
+    assert out["best_feasible"] == max(v for arch, v in accuracy.items() if fpga[arch] <= 3.72496) == 83.742
+    assert out["latency_ms"] <= 3.72496 and out["feasible"] == 1.0
+    assert out["cost_calls"] >= out["queries"] == 40  # every query was priced first
+    gap = (out["mean"] - out["random_expected"]) / (out["best_feasible"] - out["random_expected"])
+    assert out["gap_closed"] == pytest.approx(gap, abs=1e-3)
+
+
+def test_a_bound_nothing_meets_names_the_fastest_and_exits_2(shared_data, capsys):
+    argv = [
+        "--table",
+        str(shared_data / "nb201" / "accuracy.csv"),
+        "--latency",
+        str(shared_data / "nb201" / "latency.csv"),
+    ]
+    assert main(["bench", "nb201", *argv, "--device", "fpga", "--max-latency", "1", "--seeds", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "no architecture meets 1.0 ms (the fastest takes 1.13296 ms)" in err, err
 
 
 def test_bench_reports_on_the_columns_it_is_given(shared_data, capsys):

@@ -73,6 +73,18 @@ CASES = {
         _file("c.yaml", "nas:\n  eval:\n    model_desc:\n      n_cells: many\n", "validate", "{}"),
         ["c.yaml", "nas.eval.model_desc.n_cells"],
     ),
+    "conf another algorithm's key": (
+        _file("c.yaml", "algo: bignas\nnas:\n  search:\n    trainer:\n      order: second\n", "validate", "{}"),
+        ["c.yaml", "nas.search.trainer.order: unknown key for algo 'bignas': it belongs to algo darts"],
+    ),
+    "conf broken algorithm rule": (
+        _file("x.txt", "", "build", "darts", "nas.search.loader.val_ratio=0", "-o", "{}"),
+        ["command line: nas.search.loader.val_ratio: DARTS search needs a value in (0, 1)"],
+    ),
+    "conf unknown algorithm": (
+        _file("c.yaml", "algo: bignaz\n", "validate", "{}"),
+        ["c.yaml", "algo: unknown algorithm 'bignaz' (did you mean: bignas?)"],
+    ),
     "conf missing include": (
         _file("c.yaml", "__include__: nowhere.yaml\n", "validate", "{}"),
         ["c.yaml", "nowhere.yaml"],
@@ -109,6 +121,7 @@ CASES = {
     "desc unknown key": (_desc_edit(_set(["cell_descs", 0, "colour"], "red")), ["bad.yaml", "cell_descs[0].colour"]),
     "desc wrong type": (_desc_edit(_set(["n_classes"], "ten")), ["bad.yaml", "n_classes"]),
     "desc schema version": (_desc_edit(_set(["schema_version"], 99)), ["bad.yaml", "schema_version"]),
+    "desc zero size": (_desc_edit(_set(["input_shape"], [3, 0, 32])), ["bad.yaml", "input_shape[1]"]),
     "desc truncated": (
         _file("d.yaml", "input_shape: [3, 32, 32]\ncell_descs:\n  - {id: 0, stems: [\n", "show", "{}"),
         ["d.yaml"],

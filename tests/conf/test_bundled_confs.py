@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
 import pytest
 
 from descgraph.conf import Conf, bundled_names, load_conf, resolve_conf_path
 from descgraph.conf import confs_dir as package_confs_dir
 
 DATASETS = ["cifar10", "cifar100", "digits", "imagenet"]
+REPO = Path(__file__).resolve().parents[2]
+CONF_GLOB = "*/*.yaml"
 
 
 def _stage_datasets(conf: Conf) -> list:
@@ -26,16 +34,40 @@ def test_bundled_names_resolve_inside_the_repository(confs_dir):
     assert resolve_conf_path(confs_dir / "algos" / "darts_toy.yaml") == confs_dir / "algos" / "darts_toy.yaml"
 
 
-def test_every_bundled_conf_ships_in_the_package_data(confs_dir):
-    # a wheel (a non-editable install) carries only the files pyproject.toml names as package data
-    tomllib = pytest.importorskip("tomllib")
-    pyproject = tomllib.loads((confs_dir.parents[1] / "pyproject.toml").read_text())
-    globs = pyproject["tool"]["setuptools"]["package-data"]["descgraph"]
-    package = confs_dir.parent
-    files = [p for p in confs_dir.rglob("*") if p.is_file()]
+def test_a_checkout_reads_the_top_level_confs_folder(confs_dir):
+    # the source of truth sits beside the package, not inside it (only a built wheel has descgraph/confs)
+    assert confs_dir == REPO / "confs" and not (REPO / "descgraph" / "confs").exists()
+    files = sorted(p.relative_to(confs_dir) for p in confs_dir.rglob("*") if p.is_file())
     assert len(files) >= len(DATASETS) + len(bundled_names())
-    for path in (p.relative_to(package) for p in files):
-        assert any(path.match(g) for g in globs), f"{path} is not package data"
+    assert all(p.match(CONF_GLOB) for p in files), "setup.py ships confs/<kind>/<name>.yaml only"
+
+
+def _source_copy(dest: Path) -> Path:
+    """What a wheel is built from, copied, so that the build leaves nothing in the checkout."""
+    dest.mkdir()
+    for name in ("pyproject.toml", "setup.py", "README.md"):
+        shutil.copy(REPO / name, dest / name)
+    for name in ("descgraph", "algos", "confs"):
+        shutil.copytree(REPO / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+    return dest
+
+
+@pytest.mark.slow
+def test_a_wheel_ships_every_bundled_conf_as_package_data(confs_dir, tmp_path):
+    # a wheel (a non-editable install) carries the confs as descgraph/confs/<kind>/<name>.yaml
+    build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path)]
+    subprocess.run([*build, str(_source_copy(tmp_path / "source"))], check=True, capture_output=True, timeout=300)
+    with zipfile.ZipFile(next(tmp_path.glob("descgraph-*.whl"))) as wheel:
+        shipped = {n.removeprefix("descgraph/confs/") for n in wheel.namelist() if n.startswith("descgraph/confs/")}
+        names = set(wheel.namelist())
+    assert shipped == {str(p.relative_to(confs_dir)) for p in confs_dir.rglob("*") if p.is_file()}
+    assert {"descgraph/conf/loader.py", "algos/darts/runner.py"} <= names
+
+
+@pytest.mark.parametrize("path", sorted(p.relative_to(REPO) for p in (REPO / "confs").rglob("*.yaml")), ids=str)
+def test_every_conf_file_loads_on_its_own(path):
+    conf = load_conf([REPO / path])
+    assert all(d == conf.dataset for d in _stage_datasets(conf))  # stated once, every stage reads it
 
 
 @pytest.mark.parametrize("name", bundled_names())
@@ -63,7 +95,7 @@ def test_darts_search_stage():
     assert (opt.type, opt.lr, opt.momentum, opt.decay) == ("sgd", 0.025, 0.9, 3e-4)
     assert (s.trainer.lr_schedule.type, s.trainer.lr_schedule.min_lr, s.trainer.grad_clip) == ("cosine", 0.001, 5.0)
     assert (alpha.type, alpha.lr, alpha.betas, alpha.decay) == ("adam", 3e-4, [0.5, 0.999], 1e-3)
-    assert md.aux_weight == s.trainer.aux_weight == 0.0
+    assert md.aux_weight == 0.0 and s.trainer.order == "first"
 
 
 def test_darts_eval_stage():
@@ -72,7 +104,7 @@ def test_darts_eval_stage():
     assert conf.algo == "darts"
     assert (md.builder, md.n_cells, md.n_reductions, md.cell.n_nodes) == ("default", 20, 2, 4)
     assert (md.model_stems.init_node_ch, md.model_stems.stem_multiplier) == (36, 3)
-    assert (md.aux_weight, e.trainer.aux_weight, md.aux_tower_stride) == (0.4, 0.4, 3)
+    assert (md.aux_weight, md.aux_tower_stride) == (0.4, 3)
     assert (e.trainer.drop_path_prob, e.loader.cutout, e.loader.train_batch, e.trainer.epochs) == (0.2, 16, 96, 600)
     assert (e.trainer.optimizer.type, e.trainer.optimizer.lr) == ("sgd", 0.025)
 

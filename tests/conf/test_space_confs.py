@@ -1,4 +1,4 @@
-"""The bundled search-space confs (descgraph/confs/spaces) load, build and validate, for both stages."""
+"""The bundled search-space confs (confs/spaces) load, build and validate, for both stages."""
 
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ from descgraph.desc.nb201 import format_nb201, parse_nb201
 from descgraph.errors import DescError
 from descgraph.nas.discrete import (
     SPACES,
+    BoundUnmet,
     ConstrainedSpace,
     DartsGenotypeSpace,
     EnasMacroSpace,
@@ -119,10 +120,46 @@ def test_enas_macro_skip_bits():
         space.encode((arch[0], arch[1], ("enas_conv_3x3", (2,))))
 
 
-def test_constrained_space_only_draws_what_the_predicate_accepts():
-    fast = ConstrainedSpace(NB201Space(), lambda arch: "nor_conv_3x3" not in arch)
+def conv_weight(arch) -> int:
+    """A made-up cost: 9 per 3x3 convolution, 1 per 1x1 (the weights of one channel of each)."""
+    return 9 * arch.count("nor_conv_3x3") + arch.count("nor_conv_1x1")
+
+
+def test_constrained_space_only_draws_what_meets_the_bound():
+    small = ConstrainedSpace(NB201Space(), {"weight": conv_weight}, {"weight": 10})
     rng = random.Random(3)
-    codes = [fast.sample(rng) for _ in range(300)]
-    codes += [fast.mutate(c, rng) for c in codes] + [fast.crossover(a, b, rng) for a, b in zip(codes, codes[1:])]
-    assert all(3 not in c for c in codes)
-    assert {v for c in codes for v in c} == {0, 1, 2, 4}
+    codes = [small.sample(rng) for _ in range(300)]
+    codes += [small.mutate(c, rng) for c in codes] + [small.crossover(a, b, rng) for a, b in zip(codes, codes[1:])]
+    assert all(conv_weight(small.decode(c)) <= 10 for c in codes)
+    assert max(conv_weight(small.decode(c)) for c in codes) == 10  # one 3x3 and one 1x1
+    assert {v for c in codes for v in c} == {0, 1, 2, 3, 4}
+    assert small.cost_calls == len(small._priced) >= len(set(codes))
+
+
+def test_a_child_that_breaks_the_bound_is_repaired_along_it():
+    small = ConstrainedSpace(NB201Space(), {"weight": conv_weight}, {"weight": 9})
+    parent = NB201Space().encode(("nor_conv_3x3", "none", "skip_connect", "none", "none", "avg_pool_3x3"))
+    rng = random.Random(0)
+    children = [small.mutate(parent, rng) for _ in range(400)]
+    assert parent not in children and all(conv_weight(small.decode(c)) <= 9 for c in children)
+    # a second 3x3 breaks the bound; repaired, the 3x3 moves: two decisions change, the cost stays at the bound
+    moved = [c for c in children if sum(a != b for a, b in zip(c, parent)) == 2 and conv_weight(small.decode(c)) == 9]
+    assert {c.index(3) for c in moved if c[0] != 3} == {1, 2, 3, 4, 5}  # the 3x3 moves to every other edge
+
+
+def test_near_bound_prefers_the_costliest_draw_and_counts_cost_calls():
+    small = ConstrainedSpace(NB201Space(), {"weight": conv_weight}, {"weight": 20})
+    draws = iter([(0, 0, 0, 0, 0, 3), (3, 3, 0, 0, 0, 2), (0, 0, 0, 0, 2, 2)])  # weights 9, 19, 2
+    assert small.near_bound(lambda: next(draws), 3) == (3, 3, 0, 0, 0, 2)
+    assert small.cost_calls == 3 and small.load((3, 3, 0, 0, 0, 2)) == 19 / 20
+    assert NB201Space().near_bound(lambda: (1,) * 6, 3) == (1,) * 6  # without a bound: one draw
+
+
+def test_a_bound_no_draw_meets_names_the_cheapest_drawn():
+    space = ConstrainedSpace(NB201Space(), {"weight": lambda arch: 1 + conv_weight(arch)}, {"weight": 0.5}, 200)
+    with pytest.raises(
+        BoundUnmet,
+        match=r"^NB201Space.sample: no architecture met weight <= 0.5 in 200 draws "
+        r"\(the cheapest drawn: weight 1\)$",
+    ):
+        space.sample(random.Random(0))

@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from descgraph.conf.schema import TrainerConf
-from descgraph.errors import ConfError
+from algos.darts import DartsTrainerConf
+from descgraph.errors import ConfError, DataError, DescError
 from descgraph.train import ArchTrainer, Trainer, load_checkpoint
 
 
@@ -47,8 +47,9 @@ class SupernetWithoutWeights(Supernet):
     weights = None  # type: ignore[assignment]
 
 
-def _conf(**kw) -> TrainerConf:
-    return TrainerConf(**{"epochs": 2, "optimizer": {"lr": 0.1}, **kw})
+def _conf(**kw) -> DartsTrainerConf:
+    # a trainer conf with an alpha optimizer: DARTS's search trainer's
+    return DartsTrainerConf(**{"epochs": 2, "optimizer": {"lr": 0.1}, **kw})
 
 
 def _ids(optimizer: torch.optim.Optimizer) -> set[int]:
@@ -159,6 +160,12 @@ def test_architecture_steps_need_a_validation_loader(make_loader):
         ArchTrainer(_conf(), Supernet(), progress=False).fit(make_loader(n=32))
 
 
+def test_a_validation_loader_without_batches_is_a_data_error(make_loader):
+    with pytest.raises(DataError, match="yields no batches"):
+        ArchTrainer(_conf(), Supernet(), progress=False).fit(make_loader(n=32), [])
+
+
 def test_a_model_without_architecture_parameters_is_refused(make_net):
-    with pytest.raises(ValueError, match="no architecture parameters"):
+    # a DescgraphError: the CLI prints one line, not a traceback
+    with pytest.raises(DescError, match="no architecture parameters"):
         ArchTrainer(_conf(), make_net(), progress=False)

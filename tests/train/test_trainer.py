@@ -92,7 +92,7 @@ def test_aux_weight_enters_the_loss(make_net):
     ce = nn.functional.cross_entropy
     with torch.no_grad():
         expected = ce(model.body(x), y) + 0.4 * ce(model.aux_head(x), y)
-    out = Trainer(_conf(aux_weight=0.4), model, progress=False).train_step(x, y)
+    out = Trainer(_conf(), model, progress=False, aux_weight=0.4).train_step(x, y)
     assert not out["loss"].requires_grad and float(out["loss"]) == pytest.approx(float(expected))
     assert model.aux_head.weight.grad is not None  # the aux head is trained through the weighted term
 

@@ -8,6 +8,7 @@ from descgraph.nas.discrete.reinforce import CategoricalPolicy, MovingAverage, R
 from descgraph.nas.discrete.space import Code, Decision, SearchSpace
 from descgraph.nas.discrete.spaces import (
     SPACES,
+    BoundUnmet,
     ConstrainedSpace,
     DartsGenotypeSpace,
     EnasMacroSpace,
@@ -28,6 +29,7 @@ __all__ = [
     "SPACES",
     "STRATEGIES",
     "AgingPopulation",
+    "BoundUnmet",
     "CategoricalPolicy",
     "Code",
     "ConstrainedSpace",

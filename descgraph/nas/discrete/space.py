@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,6 +104,10 @@ class SearchSpace(ABC):
             return tuple(out)
 
         return self._draw_valid(draw, "mutate")
+
+    def near_bound(self, draw: Callable[[], Code], draws: int) -> Code:
+        """Under cost bounds, the costliest of `draws` codes from `draw` (`ConstrainedSpace`); here one draw."""
+        return draw()
 
     def crossover(self, a: Code, b: Code, rng: random.Random) -> Code:
         """A valid code taking each decision from `a` or `b` with equal chance."""

@@ -2,12 +2,13 @@
 
 Each is a `SearchSpace` whose native form is what descgraph.desc already reads and checks: the NB201
 op tuple (`format_nb201` gives the string), a DARTS `Genotype`, an ENAS micro `Genotype`, an
-`EnasMacroArch`. `ConstrainedSpace` narrows any space to the architectures a predicate accepts
-(a latency bound known before training).
+`EnasMacroArch`. `ConstrainedSpace` narrows any space to the architectures whose costs (latency, FLOPs,
+params: known before training) meet their bounds.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +17,7 @@ from descgraph.conf.schema import ModelDescConf
 from descgraph.desc.enas import ENAS_MACRO_OPS, ENAS_MICRO_OPS, EnasMacroArch, check_macro_arch, loose_ends
 from descgraph.desc.genotype import Genotype
 from descgraph.desc.nb201 import EDGES, NB201_OPS, NB201Arch
-from descgraph.errors import DescError
+from descgraph.errors import DescError, DescgraphError
 from descgraph.nas.discrete.space import Code, Decision, SearchSpace
 
 SPACES: Registry[type[SearchSpace]] = Registry("search space")
@@ -209,20 +210,41 @@ class EnasMacroSpace(SearchSpace):
         return tuple(code)
 
 
-class ConstrainedSpace(SearchSpace):
-    """The architectures of `space` that `accepts` (native form -> bool) lets through.
+class BoundUnmet(DescgraphError):
+    """No architecture of a constrained space met its bounds."""
 
-    Sampling, mutation and crossover draw again until the predicate holds, so a strategy never proposes
-    an architecture outside the constraint.
+
+class ConstrainedSpace(SearchSpace):
+    """The architectures of `space` whose costs (native form -> number) are within their bounds.
+
+    The constraint is part of the space: every operator returns only architectures that meet it, checked
+    with the cost models before any query is spent. A sample is a uniform draw among them (rejection);
+    a mutated or crossed child that breaks a bound is repaired by changing one more decision (a move
+    along the bound: one block grows, another shrinks) or drawn again. `near_bound` lets a strategy
+    prefer the costliest of a few feasible draws, since the best architecture under a bound tends to
+    sit close to it. Each code is priced once; `cost_calls` counts the cost-model calls.
 
     Args:
         space: the space to narrow.
-        accepts: the constraint, on native architectures.
+        costs: cost model name -> the cost of a native architecture.
+        bounds: cost model name -> the largest cost allowed (> 0).
         max_tries: draws before giving up; raise it when few architectures pass.
+        repair_tries: second changes tried on a child that breaks a bound before it is drawn again.
     """
 
-    def __init__(self, space: SearchSpace, accepts: Callable[[Any], bool], max_tries: int = 1000) -> None:
-        self.space, self.accepts, self.max_tries = space, accepts, max_tries
+    def __init__(
+        self,
+        space: SearchSpace,
+        costs: dict[str, Callable[[Any], float]],
+        bounds: dict[str, float],
+        max_tries: int = 1000,
+        repair_tries: int = 10,
+    ) -> None:
+        if set(costs) != set(bounds) or not bounds or any(b <= 0 for b in bounds.values()):
+            raise DescgraphError(f"constraints {bounds}: one bound > 0 for each cost model ({', '.join(costs)})")
+        self.space, self.costs, self.bounds = space, costs, dict(bounds)
+        self.max_tries, self.repair_tries = max_tries, repair_tries
+        self._priced: dict[Code, dict[str, float]] = {}
 
     def decisions(self) -> list[Decision]:
         return self.space.decisions()
@@ -233,5 +255,54 @@ class ConstrainedSpace(SearchSpace):
     def encode(self, arch: Any) -> Code:
         return self.space.encode(arch)
 
+    @property
+    def cost_calls(self) -> int:
+        """Cost-model calls so far (each priced code, once per cost model)."""
+        return len(self._priced) * len(self.costs)
+
+    def cost_of(self, code: Code) -> dict[str, float]:
+        """Every cost of a code, computed once."""
+        if code not in self._priced:
+            arch = self.space.decode(code)
+            self._priced[code] = {name: float(cost(arch)) for name, cost in self.costs.items()}
+        return self._priced[code]
+
+    def load(self, code: Code) -> float:
+        """The share of its bound that the tightest cost takes (at most 1 when the code is feasible)."""
+        return max(cost / self.bounds[name] for name, cost in self.cost_of(code).items())
+
     def is_valid(self, code: Code) -> bool:
-        return self.space.is_valid(code) and bool(self.accepts(self.space.decode(code)))
+        return self.space.is_valid(code) and self.load(code) <= 1.0
+
+    def near_bound(self, draw: Callable[[], Code], draws: int) -> Code:
+        return max((draw() for _ in range(draws)), key=self.load)
+
+    def mutate(self, code: Code, rng: random.Random) -> Code:
+        return self._draw_valid(lambda: self._repaired(self.space.mutate(code, rng), code, rng), "mutate")
+
+    def crossover(self, a: Code, b: Code, rng: random.Random) -> Code:
+        return self._draw_valid(lambda: self._repaired(self.space.crossover(a, b, rng), a, rng), "crossover")
+
+    def _repaired(self, child: Code, parent: Code, rng: random.Random) -> Code:
+        """`child`, or when it breaks a bound, the first of `repair_tries` one-change neighbours that meets
+        them all and is not `parent` (else `child`, which the caller draws again)."""
+        if self.is_valid(child):
+            return child
+        for _ in range(self.repair_tries):
+            fixed = self.space.mutate(child, rng)
+            if fixed != parent and self.is_valid(fixed):
+                return fixed
+        return child
+
+    def _draw_valid(self, draw, what: str) -> Code:
+        try:
+            return super()._draw_valid(draw, what)
+        except DescgraphError:
+            raise BoundUnmet(self.unmet_message(f"{type(self.space).__name__}.{what}")) from None
+
+    def unmet_message(self, what: str) -> str:
+        """One line: no draw met the bounds, naming the cheapest cost seen of each model."""
+        seen = [c for code, c in self._priced.items() if self.space.is_valid(code)]
+        cheapest = ", ".join(f"{name} {min(c[name] for c in seen):.6g}" for name in self.costs) if seen else "none"
+        bounds = ", ".join(f"{name} <= {bound:g}" for name, bound in self.bounds.items())
+        return f"{what}: no architecture met {bounds} in {self.max_tries} draws (the cheapest drawn: {cheapest})"

@@ -4,7 +4,9 @@ The protocol of NAS-Bench-201 (Dong and Yang, 2020, sec. 5): the search sees a p
 12-epoch validation accuracy, `cifar10_val_12`); its pick, the queried architecture with the best
 proxy value, is reported on a final column (`cifar10_test_200`). A search may query `budget`
 distinct architectures; a repeated query returns the known value and costs nothing. A latency bound
-on a device column of a second table narrows the space before the search, so every pick meets it.
+on a device column of a second table is part of the space (its cost model is the table), so every
+proposal, and every pick, meets it; a pick is judged against random search and the best feasible
+architecture, both computed from the tables.
 """
 
 from __future__ import annotations
@@ -159,7 +161,7 @@ class TabularBenchmark:
     ) -> None:
         self.accuracy, self.search_metric, self.report_metric = accuracy, search_metric, report_metric
         self.latency, self.device, self.bound = latency, device, bound
-        self._space: SearchSpace | None = None
+        self._feasible: list[int] | None = None
         if latency is not None:
             check_same_archs(accuracy, latency)
 
@@ -191,24 +193,72 @@ class TabularBenchmark:
         return self.bound is None or self.latency_of(arch) <= self.bound
 
     def space(self) -> SearchSpace:
-        """The NAS-Bench-201 space, narrowed to the architectures that meet the bound."""
-        if self._space is None:
-            self._space = self._make_space()
-        return self._space
-
-    def _make_space(self) -> SearchSpace:
+        """A new NAS-Bench-201 space for one search, narrowed to the architectures that meet the bound
+        (the device column is its cost model; the space counts that search's cost-model calls)."""
         if self.bound is None:
             return NB201Space()
-        n_ok = sum(self.meets_bound(arch) for arch in self.accuracy.archs())
-        if n_ok == 0:
+        # rejection sampling needs about len/n_ok draws per architecture; allow many times that
+        tries = max(1000, 50 * math.ceil(len(self.accuracy.rows) / len(self.feasible_rows())))
+        return ConstrainedSpace(NB201Space(), {self.device: self.latency_of}, {self.device: self.bound}, tries)
+
+    def feasible_rows(self) -> list[int]:
+        """The rows of the architectures that meet the bound (every row, without one).
+
+        Raises:
+            DataError: no architecture meets the bound; names the fastest latency of the table.
+        """
+        if self._feasible is None:
+            self._feasible = [row for arch, row in self.accuracy.rows.items() if self.meets_bound(arch)]
+        if not self._feasible:
             fastest = min(self.latency.columns[self.device])
             raise DataError(
                 f"{self.latency.path}: column {self.device!r}: no architecture meets {self.bound} ms "
                 f"(the fastest takes {fastest} ms)"
             )
-        # rejection sampling needs about len/n_ok draws per architecture; allow many times that
-        tries = max(1000, 50 * math.ceil(len(self.accuracy.rows) / n_ok))
-        return ConstrainedSpace(NB201Space(), self.meets_bound, max_tries=tries)
+        return self._feasible
+
+    def reference(self, budget: int) -> dict[str, float]:
+        """What a pick's report value is judged against, among the feasible architectures:
+        `random_expected`, the expected value of random search with `budget` queries, and `best_feasible`."""
+        rows = self.feasible_rows()
+        search = [self.accuracy.columns[self.search_metric][r] for r in rows]
+        report = [self.accuracy.columns[self.report_metric][r] for r in rows]
+        return {"random_expected": expected_random_pick(search, report, budget)[0], "best_feasible": max(report)}
+
+
+def expected_random_pick(search: Sequence[float], report: Sequence[float], n: int) -> tuple[float, float]:
+    """Mean and standard deviation of the report value of the search-metric argmax of `n` distinct uniform
+    draws among the architectures whose values are `search` and `report`.
+
+    max(search) over the draws is v with probability [C(#<=v, n) - C(#<v, n)] / C(N, n); given that, the
+    pick is the first drawn of the architectures at v, each of them equally likely (the ties).
+    """
+    levels: dict[float, list[float]] = {}
+    for s, r in zip(search, report):
+        levels.setdefault(s, []).append(r)
+    total, n = len(search), min(n, len(search))
+
+    def p_all_below(m: int) -> float:  # C(m, n) / C(total, n)
+        if m < n:
+            return 0.0
+        return math.exp(
+            math.lgamma(m + 1) - math.lgamma(m - n + 1) - math.lgamma(total + 1) + math.lgamma(total - n + 1)
+        )
+
+    below, mean, second = 0, 0.0, 0.0
+    for v in sorted(levels):
+        p = p_all_below(below + len(levels[v])) - p_all_below(below)
+        mean += p * statistics.fmean(levels[v])
+        second += p * statistics.fmean(r * r for r in levels[v])
+        below += len(levels[v])
+    return mean, math.sqrt(max(second - mean * mean, 0.0))
+
+
+def gap_closed(mean: float, reference: dict[str, float]) -> float | None:
+    """The share of the gap between random search and the best feasible architecture that `mean` closes
+    (None when there is no gap)."""
+    gap = reference["best_feasible"] - reference["random_expected"]
+    return (mean - reference["random_expected"]) / gap if gap > 0 else None
 
 
 @dataclass
@@ -223,6 +273,7 @@ class TabularRun:
     feasible: bool
     queries: int
     proposals: int
+    cost_calls: int
 
 
 def run_tabular_search(
@@ -252,8 +303,9 @@ def _pick(
     strategy: SearchStrategy, space: SearchSpace, bench: TabularBenchmark, seed: int, queries: int, proposals: int
 ) -> TabularRun:
     best = strategy.best()  # the first of equal results, as the search met them
+    cost_calls = getattr(space, "cost_calls", 0)
     if best is None:
-        return TabularRun(seed, None, None, None, None, False, queries, proposals)
+        return TabularRun(seed, None, None, None, None, False, queries, proposals, cost_calls)
     arch = space.decode(best.code)
     return TabularRun(
         seed=seed,
@@ -264,6 +316,7 @@ def _pick(
         feasible=bench.meets_bound(arch),
         queries=queries,
         proposals=proposals,
+        cost_calls=cost_calls,
     )
 
 
@@ -295,7 +348,7 @@ def run_seeds(
 
 def summarize_runs(runs: list[TabularRun]) -> dict[str, Any]:
     """mean and std (sample standard deviation over seeds) of the report metric, the share of feasible
-    picks, and the mean queries and proposals."""
+    picks, the mean queries, proposals and cost-model calls, and the picks' mean latency."""
     values = [r.report_value for r in runs if r.report_value is not None]
     latencies = [r.latency_ms for r in runs if r.latency_ms is not None]
     out: dict[str, Any] = {
@@ -305,6 +358,7 @@ def summarize_runs(runs: list[TabularRun]) -> dict[str, Any]:
         "seeds": len(runs),
         "queries": statistics.fmean(r.queries for r in runs) if runs else 0.0,
         "proposals": statistics.fmean(r.proposals for r in runs) if runs else 0.0,
+        "cost_calls": statistics.fmean(r.cost_calls for r in runs) if runs else 0.0,
     }
     if latencies:
         out["latency_ms"] = round(statistics.fmean(latencies), 4)

@@ -1,0 +1,76 @@
+"""The section the discrete strategies (`rea`, `reinforce`) add to a conf: `nas.search.discrete`.
+
+Torch-free when imported (a conf is read without the algorithm); checking a conf of these algorithms
+loads their spaces and strategies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, field_validator, model_validator
+
+from descgraph.conf import Conf, ConfModel, NasConf, StageConf, register_algo_conf, rule_error
+from descgraph.errors import DescgraphError
+
+
+class DiscreteSearchConf(ConfModel):
+    space: str = Field("nb201", description="registered discrete search space whose candidates are trained")
+    budget: int = Field(20, ge=1, description="distinct architectures trained and scored (a repeat is free)")
+    max_proposals: int = Field(0, ge=0, description="proposals in all, repeats included (0: 10 x budget)")
+    strategy_params: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="keyword parameters by strategy ({rea: {population_size: 4}}); algo's is used"
+    )
+
+    @field_validator("space")
+    @classmethod
+    def _has_candidates(cls, space: str) -> str:
+        from algos.discrete.candidates import CANDIDATES  # the search's modules, loaded for a conf of this algo
+
+        try:
+            CANDIDATES.get(space)
+        except DescgraphError as e:
+            raise rule_error(str(e)) from None
+        return space
+
+    @field_validator("strategy_params")
+    @classmethod
+    def _strategies_take_them(cls, params: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        # every entry is checked, so a typo in another strategy's parameters shows at once
+        from descgraph.nas.discrete import get_strategy
+
+        for name, kwargs in params.items():
+            try:
+                get_strategy(name, **kwargs)
+            except DescgraphError as e:
+                raise rule_error(str(e), name) from None
+        return params
+
+
+class DiscreteStageConf(StageConf):
+    """The search stage: each candidate trains `trainer.epochs` and is scored on search-val."""
+
+    discrete: DiscreteSearchConf = Field(
+        default_factory=DiscreteSearchConf, description="the space, the budget and the strategies' parameters"
+    )
+
+    @model_validator(mode="after")
+    def _trains_and_scores(self) -> DiscreteStageConf:
+        if self.trainer.epochs < 1:
+            raise rule_error("candidates are trained: give a value > 0", "trainer.epochs")
+        if self.loader.val_ratio <= 0:
+            raise rule_error("candidates are scored on search-val: give a value > 0", "loader.val_ratio")
+        return self
+
+
+class DiscreteNasConf(NasConf):
+    search: DiscreteStageConf = Field(default_factory=DiscreteStageConf, description="search stage")
+
+
+class DiscreteConf(Conf):
+    """The conf of `algo: rea` and `algo: reinforce`."""
+
+    nas: DiscreteNasConf = Field(default_factory=DiscreteNasConf, description="search and evaluation")
+
+
+register_algo_conf("rea", DiscreteConf)
+register_algo_conf("reinforce", DiscreteConf)
