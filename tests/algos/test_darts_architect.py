@@ -8,10 +8,11 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
+from algos.darts import DartsTrainerConf
 from algos.darts.architect import second_order_grads
 from algos.darts.finalizers import DartsFinalizers
 from descgraph.builders import get_builder
-from descgraph.conf.schema import Conf, TrainerConf
+from descgraph.conf.schema import Conf
 from descgraph.desc.genotype import model_to_genotype, parse_genotype
 from descgraph.nn import Model
 from descgraph.train import ArchTrainer
@@ -62,7 +63,7 @@ def test_first_order_step_follows_the_validation_loss_gradient():
     model = _tiny_supernet()
     (xt, yt), (xv, yv) = _batches()
     expected = _first_order(model, xv, yv)
-    trainer = ArchTrainer(TrainerConf(epochs=1), model, progress=False)
+    trainer = ArchTrainer(DartsTrainerConf(epochs=1), model, progress=False)
     trainer.arch_step(xt, yt, xv, yv)  # DARTS first order is ArchTrainer's own step
     for a, e in zip(model.arch_params(), expected):
         torch.testing.assert_close(a.grad, e)
