@@ -11,6 +11,7 @@ from algos.bignas import lut  # noqa: F401  (registers the elastic lookup-table 
 from algos.bignas.conf import BigNASConf, BigNASSearchConf, BigNASTrainerConf, MultiObjectiveConf, SandwichConf
 from algos.bignas.runner import BigNASExperimentRunner
 from algos.bignas.search import Candidate, SearchOutcome, multi_objective_search, pareto_front
+from algos.bignas.searcher import BigNASSearcher
 from algos.bignas.space import BigNASSpace, sandwich_sample
 from algos.bignas.supernet import Supernet, build_child, extract_child, recalibrate_bn, save_child
 from algos.bignas.trainer import BigNASTrainer, compute_distillation_loss
@@ -19,6 +20,7 @@ __all__ = [
     "BigNASConf",
     "BigNASExperimentRunner",
     "BigNASSearchConf",
+    "BigNASSearcher",
     "BigNASSpace",
     "BigNASTrainer",
     "BigNASTrainerConf",

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from algos.bignas.search import SearchOutcome
-from descgraph.desc.io import atomic_write_text
+from descgraph._files import atomic_write_text
 from descgraph.viz.pareto import DevicePick, plot_pareto_front
 
 

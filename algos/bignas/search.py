@@ -1,27 +1,36 @@
-"""Multi-objective evolutionary search over the children of a trained supernet, for several devices at once.
+"""Multi-objective search over the children of a trained supernet, for several devices at once.
 
-Each generation evaluates its children (accuracy with inherited weights, costs from cost models),
-then breeds the next from parents: the accuracy-cost Pareto front and, per device, the most accurate
-children within its budgets. Mutation and crossover are the SearchSpace operators. A device whose
-budget even the smallest child exceeds is reported, not searched for; the others go on.
+The search is descgraph's multi-objective evolution strategy (`descgraph.nas.discrete.multi_objective`)
+over the BigNAS space, driven by the same `search_loop` as every discrete search: each child is judged
+(accuracy with inherited weights, costs from cost models) once, each trial can go to a trial log, and a
+killed search resumes by replaying that log. A device whose budget even the smallest child exceeds is
+reported, not searched for; the others go on. Time limits and Ctrl-C end the loop with the best so far.
 """
 
 from __future__ import annotations
 
 import logging
-import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tqdm import tqdm
-
 from algos.bignas.space import BigNASSpace
 from descgraph.desc.elastic import BigNASConfig
 from descgraph.nas.discrete import Code
+from descgraph.nas.discrete.loop import TrialLog, replay_records, search_loop
+from descgraph.nas.discrete.multi_objective import MultiObjectiveEvolution, pareto_front
+from descgraph.nas.discrete.strategy import Trial
 
 log = logging.getLogger("descgraph")
+
+__all__ = [
+    "Candidate",
+    "DeviceResult",
+    "SearchOutcome",
+    "infeasibility",
+    "multi_objective_search",
+    "pareto_front",
+]
 
 
 @dataclass
@@ -70,16 +79,6 @@ class SearchOutcome:
         }
 
 
-def pareto_front(candidates: list[Candidate], cost: str) -> list[Candidate]:
-    """The children no other beats on both accuracy (higher) and `cost` (lower), cheapest first."""
-    front, best = [], float("-inf")
-    for c in sorted(candidates, key=lambda c: (c.costs[cost], -c.accuracy)):
-        if c.accuracy > best:
-            front.append(c)
-            best = c.accuracy
-    return front
-
-
 def infeasibility(name: str, constraints: dict[str, float], smallest: Candidate, units: dict[str, str]) -> str | None:
     """One line saying which budget even the smallest child exceeds, or None when it meets them all."""
     for model, budget in constraints.items():
@@ -93,112 +92,12 @@ def infeasibility(name: str, constraints: dict[str, float], smallest: Candidate,
     return None
 
 
-class MultiObjectiveSearch:
-    """The evolution; `run` drives it. Arguments as `multi_objective_search`."""
+STOPPED = {"time limit": "time limit", "interrupted": "interrupted"}  # the loop's reasons; any other: finished
 
-    def __init__(
-        self,
-        space: BigNASSpace,
-        evaluate: Callable[[BigNASConfig], Candidate],
-        target_devices: list[tuple[str, dict[str, float]]],
-        population_size: int,
-        generations: int,
-        pareto_cost: str,
-        mutation_prob: float,
-        crossover_share: float,
-        parents: int,
-        seed: int,
-        units: dict[str, str] | None = None,
-    ) -> None:
-        self.space, self.evaluate_config, self.pareto_cost = space, evaluate, pareto_cost
-        self.population_size, self.generations = population_size, generations
-        self.mutation_prob, self.crossover_share, self.n_parents = mutation_prob, crossover_share, parents
-        self.devices = [DeviceResult(name, dict(constraints)) for name, constraints in target_devices]
-        self.rng = random.Random(seed)
-        self.seen: dict[str, Candidate] = {}
-        self.units = dict(units or {})
 
-    def evaluate(self, code: Code) -> Candidate:
-        key = self.space.key(code)
-        if key not in self.seen:
-            self.seen[key] = self.evaluate_config(self.space.decode(code))
-        return self.seen[key]
-
-    def feasible_devices(self) -> list[DeviceResult]:
-        return [d for d in self.devices if d.error is None]
-
-    def select_parents(self) -> list[Code]:
-        """The Pareto front plus each feasible device's most accurate children within its budgets."""
-        evaluated = list(self.seen.values())
-        chosen = {c.config.key(): c for c in pareto_front(evaluated, self.pareto_cost)}
-        for device in self.feasible_devices():
-            fits = sorted((c for c in evaluated if c.meets(device.constraints)), key=lambda c: -c.accuracy)
-            chosen.update({c.config.key(): c for c in fits[: self.n_parents]})
-        return [self.space.encode(c.config) for c in chosen.values()]
-
-    def breed(self, parents: list[Code]) -> list[Code]:
-        """The next population: crossovers of two parents, or mutations of one (repeated with mutation_prob)."""
-        children: list[Code] = []
-        for _ in range(self.population_size):
-            if len(parents) > 1 and self.rng.random() < self.crossover_share:
-                a, b = self.rng.sample(parents, 2)
-                child = self.space.crossover(a, b, self.rng)
-            else:
-                child = self.space.mutate(self.rng.choice(parents), self.rng)
-                while self.rng.random() < self.mutation_prob:
-                    child = self.space.mutate(child, self.rng)
-            children.append(child)
-        return children
-
-    def initial_population(self) -> list[Code]:
-        """The smallest and the largest child, then uniform draws."""
-        codes = [self.space.encode(self.space.smallest()), self.space.encode(self.space.largest())]
-        return codes + [self.space.sample(self.rng) for _ in range(max(0, self.population_size - 2))]
-
-    def run(self, time_limit_s: float = 0.0, on_generation: Callable[[dict], None] | None = None) -> SearchOutcome:
-        """Evolve for `generations`, or until the time limit or a Ctrl-C; returns the best found so far."""
-        deadline = time.monotonic() + time_limit_s if time_limit_s > 0 else None
-        smallest = self.evaluate(self.space.encode(self.space.smallest()))
-        for device in self.devices:
-            device.error = infeasibility(device.name, device.constraints, smallest, self.units)
-        population, done, stopped = self.initial_population(), 0, "finished"
-        try:
-            with tqdm(range(self.generations), desc="evolution", leave=False, disable=None) as bar:
-                for gen in bar:
-                    for code in population:
-                        if deadline is not None and time.monotonic() > deadline:
-                            raise TimeoutError
-                        self.evaluate(code)
-                    done = gen + 1
-                    if on_generation is not None:
-                        on_generation(self.generation_record(gen))
-                    population = self.breed(self.select_parents())
-        except TimeoutError:
-            stopped = "time limit"
-        except KeyboardInterrupt:
-            stopped = "interrupted"
-            log.warning("evolution interrupted after %d generations: returning the best so far", done)
-        return self.outcome(done, stopped)
-
-    def generation_record(self, gen: int) -> dict[str, Any]:
-        """What a generation leaves in evolution.jsonl: children seen, front size, each device's best."""
-        record: dict[str, Any] = {"generation": gen, "evaluated": len(self.seen)}
-        record["pareto"] = len(pareto_front(list(self.seen.values()), self.pareto_cost))
-        for device in self.feasible_devices():
-            best = self.best_for(device)
-            record[f"{device.name}_accuracy"] = None if best is None else best.accuracy
-        return record
-
-    def best_for(self, device: DeviceResult) -> Candidate | None:
-        """The most accurate child within the device's budgets (the cheaper on a tie)."""
-        fits = [c for c in self.seen.values() if c.meets(device.constraints)]
-        return max(fits, key=lambda c: (c.accuracy, -c.costs[self.pareto_cost]), default=None)
-
-    def outcome(self, generations: int, stopped: str) -> SearchOutcome:
-        for device in self.feasible_devices():
-            device.pick = self.best_for(device)
-        evaluated = list(self.seen.values())
-        return SearchOutcome(self.devices, pareto_front(evaluated, self.pareto_cost), evaluated, generations, stopped)
+def trial_record(trial: Trial, is_new: bool, index: int) -> dict[str, Any]:
+    """The JSON line of a trial: the child's code, accuracy and (when first evaluated) costs."""
+    return {"trial": index, "code": list(trial.code), "result": trial.result, "new": is_new, **(trial.extra or {})}
 
 
 def multi_objective_search(
@@ -216,6 +115,8 @@ def multi_objective_search(
     seed: int = 0,
     units: dict[str, str] | None = None,
     on_generation: Callable[[dict], None] | None = None,
+    trials: TrialLog | None = None,
+    resume: bool = False,
 ) -> SearchOutcome:
     """Evolve children of `space` towards the best accuracy within each device's budgets.
 
@@ -233,14 +134,71 @@ def multi_objective_search(
         time_limit_s: stop after this many seconds (0: no limit).
         seed: seed of every random choice.
         units: units of the cost models, for messages.
-        on_generation: called with each generation's record.
+        on_generation: called with each generation's record (those of replayed trials again, in order).
+        trials: a trial log, one line per proposed child; None keeps none.
+        resume: replay the trials already in `trials` (the strategy proposes each again, checked) and go on.
 
     Returns:
         Each device's pick (or its one-line reason for having none), the Pareto front and how the search
         ended ("finished", "time limit" or "interrupted": a Ctrl-C returns the best so far).
     """
-    search = MultiObjectiveSearch(
-        space, evaluate, target_devices, population_size, generations, pareto_cost, mutation_prob, crossover_share,
-        parents, seed, units,
+    units = dict(units or {})
+    first = (space.encode(space.smallest()), space.encode(space.largest()))
+    strategy = MultiObjectiveEvolution(
+        target_devices, population_size, generations, pareto_cost, mutation_prob, crossover_share, parents, first
+    )
+    strategy.setup(space, seed)
+    known: dict[Code, float] = {}
+    if trials is not None:
+        records = trials.restore() if resume else []
+        if not resume:
+            trials.rewrite([])
+        known = replay_records(strategy, records, str(trials.path))
+    emitted = 0
+
+    def emit() -> None:
+        nonlocal emitted
+        for record in strategy.records[emitted:]:
+            if on_generation is not None:
+                on_generation(record)
+        emitted = len(strategy.records)
+
+    def judge(code: Code) -> tuple[float, dict[str, Any]]:
+        candidate = evaluate(space.decode(code))
+        return candidate.accuracy, {"costs": dict(candidate.costs)}
+
+    def on_trial(trial: Trial, is_new: bool) -> None:
+        if trials is not None:
+            trials.append(trial_record(trial, is_new, len(strategy.history) - 1))
+        emit()
+
+    emit()
+    stopped: list[str] = []
+    search_loop(
+        strategy, judge, None, None, known, on_trial, time_limit_s=time_limit_s, stop_on_interrupt=True,
+        on_stop=stopped.append,
     )  # fmt: skip
-    return search.run(time_limit_s, on_generation)
+    outcome = _outcome(strategy, space, target_devices, units, STOPPED.get(stopped[0], "finished"))
+    if outcome.stopped == "interrupted":
+        log.warning("evolution interrupted after %d generations: returning the best so far", outcome.generations)
+    return outcome
+
+
+def _outcome(
+    strategy: MultiObjectiveEvolution,
+    space: BigNASSpace,
+    target_devices: list[tuple[str, dict[str, float]]],
+    units: dict[str, str],
+    stopped: str,
+) -> SearchOutcome:
+    evaluated = [Candidate(space.decode(e.code), e.accuracy, e.costs) for e in strategy.evaluated()]
+    by_code = {e.code: c for e, c in zip(strategy.evaluated(), evaluated)}
+    devices = [DeviceResult(name, dict(constraints)) for name, constraints in target_devices]
+    for device in devices:
+        if evaluated:
+            device.error = infeasibility(device.name, device.constraints, evaluated[0], units)
+        if device.error is None:
+            best = strategy.best_for(device.constraints)
+            device.pick = by_code[best.code] if best is not None else None
+    front = [by_code[e.code] for e in pareto_front(strategy.evaluated(), strategy.pareto_cost)]
+    return SearchOutcome(devices, front, evaluated, strategy.generations_done, stopped)

@@ -1,4 +1,5 @@
-"""DARTS architecture gradients: first order and the second-order unrolled approximation.
+"""DARTS architecture gradients: the second-order unrolled approximation (first order is
+`descgraph.train.ArchTrainer.arch_step`, the one step every bilevel trainer shares).
 
 DARTS sec. 2.3, eq. 6-8: with w' = w - xi * grad_w L_train(w, a), the architecture gradient is
 grad_a L_val(w', a) - xi * grad2_{a,w} L_train(w, a) . grad_w' L_val(w', a), and the Hessian-vector
@@ -13,16 +14,9 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from descgraph.nn import split_parameters
+
 Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-
-
-def _split_params(model: nn.Module) -> tuple[dict[str, nn.Parameter], dict[str, nn.Parameter]]:
-    """Named weights and named architecture parameters (each tensor once)."""
-    arch = {id(p) for p in model.arch_params()}
-    weights, alphas = {}, {}
-    for name, p in model.named_parameters():
-        (alphas if id(p) in arch else weights)[name] = p
-    return weights, alphas
 
 
 def _loss(
@@ -30,13 +24,6 @@ def _loss(
 ) -> torch.Tensor:
     logits = functional_call(model, params, (x,))
     return loss_fn(logits[0] if isinstance(logits, tuple) else logits, y)
-
-
-def first_order_grads(model: nn.Module, loss_fn: Loss, x_val: torch.Tensor, y_val: torch.Tensor) -> list[torch.Tensor]:
-    """grad_a L_val(w, a): DARTS first order (xi = 0)."""
-    weights, alphas = _split_params(model)
-    loss = _loss(model, {**weights, **alphas}, loss_fn, x_val, y_val)
-    return list(torch.autograd.grad(loss, list(alphas.values())))
 
 
 def unrolled_weights(
@@ -66,7 +53,7 @@ def second_order_grads(
     weight_decay: float = 0.0,
 ) -> list[torch.Tensor]:
     """The DARTS second-order architecture gradient, one tensor per architecture parameter."""
-    weights, alphas = _split_params(model)
+    weights, alphas = split_parameters(model)
     a_list = list(alphas.values())
     grads_w = torch.autograd.grad(_loss(model, {**weights, **alphas}, loss_fn, *batch_train), list(weights.values()))
     w_prime = unrolled_weights(weights, list(grads_w), xi, momentum, weight_decay)

@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from algos.darts.architect import first_order_grads, second_order_grads
+from algos.darts.architect import second_order_grads
 from descgraph.train import ArchTrainer, MetricsLog
 
 
@@ -62,19 +62,18 @@ class DartsArchTrainer(ArchTrainer):
         self.alpha_history = list(state.get("alpha_history", []))
 
     def arch_step(self, x_train: torch.Tensor, y_train: torch.Tensor, x_val: torch.Tensor, y_val: torch.Tensor) -> None:
+        if self.conf.order != "second":
+            return super().arch_step(x_train, y_train, x_val, y_val)  # first order: ArchTrainer's step
         alphas = list(self.model.arch_params())
-        if self.conf.order == "second":
-            grads = second_order_grads(
-                self.model,
-                self.criterion,
-                (x_train, y_train),
-                (x_val, y_val),
-                xi=self._lr(),
-                momentum=self._momentum(),
-                weight_decay=self.conf.optimizer.decay,
-            )
-        else:
-            grads = first_order_grads(self.model, self.criterion, x_val, y_val)
+        grads = second_order_grads(
+            self.model,
+            self.criterion,
+            (x_train, y_train),
+            (x_val, y_val),
+            xi=self._lr(),
+            momentum=self._momentum(),
+            weight_decay=self.conf.optimizer.decay,
+        )
         self.alpha_optimizer.zero_grad(set_to_none=True)
         for a, g in zip(alphas, grads):
             a.grad = g.detach()
@@ -86,9 +85,7 @@ class DartsArchTrainer(ArchTrainer):
     def _momentum(self) -> list[torch.Tensor] | None:
         """The weight optimizer's momentum buffers times its momentum, as DARTS's virtual step uses them."""
         momentum = self.conf.optimizer.momentum
-        arch = {id(a) for a in self.model.arch_params()}
-        weights = [p for p in self.model.parameters() if id(p) not in arch]
-        buffers = [self.optimizer.state.get(p, {}).get("momentum_buffer") for p in weights]
+        buffers = [self.optimizer.state.get(p, {}).get("momentum_buffer") for p in self.weight_params]
         if self.conf.optimizer.type != "sgd" or any(b is None for b in buffers):
             return None
         return [b * momentum for b in buffers]

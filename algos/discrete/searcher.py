@@ -21,7 +21,7 @@ from descgraph.desc import ModelDesc
 from descgraph.errors import ConfError, DescgraphError
 from descgraph.hw.cost import cost_model_from_conf
 from descgraph.nas import Evaluater, Finalizers, Searcher, SearchResult
-from descgraph.nas._common import resolve_device, save_checked_desc, seed_all
+from descgraph.nas._common import save_checked_desc, stage_model, stage_trainer
 from descgraph.nas.discrete import (
     BoundUnmet,
     Code,
@@ -33,7 +33,6 @@ from descgraph.nas.discrete import (
     get_strategy,
 )
 from descgraph.nas.discrete.loop import Evaluate, TrialLog, replay_records, search_loop
-from descgraph.nn import Model
 from descgraph.train import Trainer
 
 
@@ -117,14 +116,9 @@ class DiscreteSearcher(Searcher):
     def train_candidate(self, desc: ModelDesc, trainer_class: type[Trainer], loaders) -> tuple[float, dict[str, Any]]:
         """Train a candidate from the run's seed (the same start for every candidate); its score is the last
         epoch's search-val top-1."""
-        seed, start = self.conf.common.seed, time.perf_counter()
-        seed_all(seed)
-        device = resolve_device(self.conf.common.device)
-        model = Model(desc, droppath=False, affine=True).to(device)
-        stage = self.conf.nas.search
-        trainer = trainer_class(
-            stage.trainer, model, device=device, seed=seed, title="candidate", aux_weight=stage.model_desc.aux_weight
-        )
+        start = time.perf_counter()
+        model = stage_model(self.conf, lambda: desc, None, droppath=False, affine=True)
+        trainer = stage_trainer(self.conf, trainer_class, self.conf.nas.search, model, "candidate")
         last = trainer.fit(loaders.train, loaders.val).last
         extra = {
             "train_top1": last["train_top1"],

@@ -36,11 +36,7 @@ def register_builder(name: str):
 
 
 def get_builder(name: str) -> ModelDescBuilder:
-    """A new builder instance by registered name (loading algorithm plugins if needed)."""
-    if name not in BUILDERS:
-        from descgraph._plugins import load_plugins
-
-        load_plugins()
+    """A new builder instance by registered name (the registry loads algorithm plugins if needed)."""
     return BUILDERS.get(name)()
 
 

@@ -11,12 +11,11 @@ import importlib
 import os
 import sys
 
-from descgraph.cli.desc_cmds import describe
 from descgraph.errors import DescgraphError
 
 COMMAND_MODULES = ["desc_cmds", "run_cmd", "zoo", "bench", "elastic_cmds", "hw_cmds", "interop_cmds", "viz_cmds"]
 
-__all__ = ["build_parser", "describe", "main"]
+__all__ = ["build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,9 +36,6 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         args.items += extra
     try:
-        from descgraph._plugins import load_plugins
-
-        load_plugins()
         code = args.func(args)  # None, or an exit code a command reports itself (diff's 1: different)
         sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's shutdown
     except DescgraphError as e:

@@ -11,7 +11,7 @@ from descgraph.cli._common import print_result
 
 def parse_params(items: list[str]) -> dict[str, Any]:
     """`KEY=VALUE` strategy parameters, each value read as YAML (so 20 is an int, 0.1 a float)."""
-    from descgraph.desc.io import yaml_safe_load
+    from descgraph._files import yaml_safe_load
     from descgraph.errors import ConfError
 
     params: dict[str, Any] = {}

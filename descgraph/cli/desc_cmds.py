@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from collections import Counter
 from pathlib import Path
-from typing import Any
 
 from descgraph.cli._common import load_confs, print_result, stage_of
 
@@ -23,32 +21,9 @@ def cmd_build(args: argparse.Namespace) -> None:
     print_result({"output": args.output, "cells": len(desc.cell_descs), "hash": desc.hash()}, args.json)
 
 
-def describe(desc) -> dict[str, Any]:
-    """The headline facts of a description, compiled once to count parameters and MACs."""
-    from descgraph.nn import Model, count_macs
-
-    model = Model(desc, droppath=False, affine=True)
-    ops = Counter(e.op_desc.name for c in desc.cell_descs for n in c.nodes for e in n.edges)
-    macs = count_macs(model, desc.input_shape)
-    return {
-        "hash": desc.hash(),
-        "input_shape": desc.input_shape,
-        "n_classes": desc.n_classes,
-        "cells": len(desc.cell_descs),
-        "reduction_cells": desc.reduction_cell_ids(),
-        "nodes": sum(len(c.nodes) for c in desc.cell_descs),
-        "edges": sum(ops.values()),
-        "op_histogram": dict(sorted(ops.items())),
-        "params": model.param_count(with_aux=False),
-        "params_with_aux": model.param_count(with_aux=True),
-        "arch_params": sum(p.numel() for p in model.arch_params()),
-        "macs": macs,
-        "flops": 2 * macs,
-    }
-
-
 def cmd_show(args: argparse.Namespace) -> None:
     from descgraph.desc import load_desc
+    from descgraph.nn import describe
 
     print_result(describe(load_desc(args.desc)), args.json)
 

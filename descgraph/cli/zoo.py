@@ -9,7 +9,7 @@ from descgraph.cli._common import print_result
 
 def cmd_nb201_params(args: argparse.Namespace) -> None:
     from descgraph.builders.nb201 import build_nb201, nb201_model_conf
-    from descgraph.cli.desc_cmds import describe
+    from descgraph.nn import describe
 
     facts = describe(build_nb201(args.arch, nb201_model_conf(args.dataset)))
     keys = ("input_shape", "n_classes", "params", "macs")

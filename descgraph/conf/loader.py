@@ -23,9 +23,9 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 import descgraph
+from descgraph._files import format_loc, validation_message, yaml_safe_load
 from descgraph._registry import close_matches
 from descgraph.conf.schema import DEFAULT_ALGO, Conf, algo_conf_class, owners_of, schema_path
-from descgraph.desc.io import format_loc, validation_message, yaml_safe_load
 from descgraph.errors import ConfError
 
 INCLUDE_KEY, COPY_KEY, COPY_PREFIX = "__include__", "_copy", "_copy:"

@@ -18,7 +18,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from descgraph._registry import Registry, close_matches
+from descgraph._registry import Registry, close_matches, load_conf_plugins
 from descgraph.errors import RegistryError
 
 DEFAULT_ALGO = "darts"
@@ -269,7 +269,7 @@ class Conf(ConfModel):
 
 
 # --- algorithm-owned sections -----------------------------------------------------------------
-ALGO_CONFS: Registry[type[Conf]] = Registry("algorithm conf")
+ALGO_CONFS: Registry[type[Conf]] = Registry("algorithm conf", load_plugins=load_conf_plugins)
 
 
 def register_algo_conf(name: str, conf: type[Conf] = Conf) -> None:

@@ -18,8 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from descgraph._files import atomic_open
 from descgraph.desc import ModelDesc, dump_desc
-from descgraph.desc.io import atomic_open
 from descgraph.errors import ExportError
 
 OPSET = 17

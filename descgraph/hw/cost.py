@@ -60,9 +60,9 @@ class FlopsCost(CostModel):
     name, unit = "flops", "MFLOPs"
 
     def cost(self, desc: ModelDesc) -> float:
-        from descgraph.nn import Model, count_macs
+        from descgraph.nn import Model, count_macs, flops_of
 
-        return 2 * count_macs(Model(desc, droppath=False), desc.input_shape) / 1e6
+        return flops_of(count_macs(Model(desc, droppath=False), desc.input_shape)) / 1e6
 
 
 @register_cost_model("lut_latency")

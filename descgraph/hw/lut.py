@@ -1,5 +1,8 @@
 """Hardware cost lookup tables: the latency of every block a search space can place, measured alone.
 
+This module holds the table (entries, keys, files) and the prediction; `descgraph.hw.lut_measure` times
+the blocks.
+
 An entry is keyed by what determines its cost and nothing else: the op's name and params, the shapes it
 reads, the batch and the thread count (as once-for-all's tables are keyed by op, shapes, kernel, stride
 and expand), so one table serves every search over that space on that device. Each block is exported
@@ -12,18 +15,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import torch
-from pydantic import BaseModel, ConfigDict, Field
-from torch import nn
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from descgraph._files import read_data, validation_message, write_data
 from descgraph.desc import ModelDesc, OpDesc
-from descgraph.desc.io import parse_desc, read_data, save_desc
 from descgraph.errors import LutError
-from descgraph.hw.latency import LatencyStats, measure_side_by_side, ort_session, session_runner
 from descgraph.hw.sites import node_sites, op_sites, sum_sites
 
 TABLE_SCHEMA_VERSION = 1
@@ -91,109 +91,16 @@ def sum_key(shape: Iterable[int]) -> str:
     return entry_key("add", "add", {}, [list(shape), list(shape)])
 
 
-# --- measuring blocks ---------------------------------------------------------------------------
-class _Add(nn.Module):
-    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        return a + b
-
-
-class _Empty(nn.Module):
-    """Reads every input and returns one element of the first: the runtime's cost with no work."""
-
-    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
-        picks = [x.flatten(1)[:, :1] for x in xs]
-        return sum(picks[1:], picks[0])
-
-
-def count_module(module: nn.Module, inputs: tuple[torch.Tensor, ...]) -> tuple[int, int]:
-    """(multiply-accumulates of one forward of `inputs` at batch 1, weights) of a block."""
-    macs = 0
-
-    def hook(m: nn.Module, _inputs: tuple, out: torch.Tensor) -> None:
-        nonlocal macs
-        if isinstance(m, nn.Conv2d):
-            k = m.kernel_size[0] * m.kernel_size[1]
-            macs += out[0].numel() * (m.in_channels // m.groups) * k
-        elif isinstance(m, nn.Linear):
-            macs += m.in_features * m.out_features
-
-    handles = [m.register_forward_hook(hook) for m in module.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
-    try:
-        with torch.no_grad():
-            module.eval()(*(x[:1] for x in inputs))
-    finally:
-        for h in handles:
-            h.remove()
-    return macs, sum(p.numel() for p in module.parameters())
-
-
-def _session_of(module: nn.Module, inputs: tuple[torch.Tensor, ...], threads: int):
-    from descgraph.export import export_module
-
-    data = export_module(module.eval(), inputs, [f"x{i}" for i in range(len(inputs))], ["y"])
-    return ort_session(data, threads)
-
-
-def _bound(session, inputs: tuple[torch.Tensor, ...]) -> Callable[[], Any]:
-    used = {i.name for i in session.get_inputs()}
-    return session_runner(session, [x.numpy() for i, x in enumerate(inputs) if f"x{i}" in used])
-
-
 @dataclass(frozen=True)
 class Block:
-    """A block to measure: an op on input shapes, or (op None) the addition of two tensors of a shape."""
+    """A block of a table: an op on input shapes, or (op None) the addition of two tensors of a shape."""
 
     kind: str
     op: OpDesc | None
     in_shapes: tuple[tuple[int, ...], ...]
 
     def key(self) -> str:
-        return op_key(self.op, self.in_shapes) if self.op is not None else entry_key("add", "add", {}, self.in_shapes)
-
-    def module(self) -> nn.Module:
-        from descgraph import ops
-
-        return ops.create(self.op, affine=True) if self.op is not None else _Add()
-
-
-def block_runners(
-    blocks: list[Block], batch: int = 1, threads: int = 1, prefix: str = ""
-) -> tuple[dict[str, Callable[[], Any]], list[tuple[Block, tuple[int, int]]]]:
-    """A runner for each block and for an empty graph with its inputs (`<prefix><i>/block`, `.../empty`).
-
-    Returns the runners and, per block, the block with its (MACs, weights).
-    """
-    gen = torch.Generator().manual_seed(0)
-    prepared, runners = [], {}
-    for i, block in enumerate(blocks):
-        module = block.module().eval()
-        inputs = tuple(torch.randn(batch, *s, generator=gen) for s in block.in_shapes)
-        runners[f"{prefix}{i}/block"] = _bound(_session_of(module, inputs, threads), inputs)
-        runners[f"{prefix}{i}/empty"] = _bound(_session_of(_Empty(), inputs, threads), inputs)
-        prepared.append((block, count_module(module, inputs)))
-    return runners, prepared
-
-
-def entries_from(
-    prepared: list[tuple[Block, tuple[int, int]]], stats: dict[str, LatencyStats], prefix: str = ""
-) -> dict[str, LutEntry]:
-    """The entries of blocks prepared by `block_runners`, from the timings of their runners."""
-    return {
-        block.key(): _entry(block, stats[f"{prefix}{i}/block"], stats[f"{prefix}{i}/empty"], macs, n_params)
-        for i, (block, (macs, n_params)) in enumerate(prepared)
-    }
-
-
-def measure_blocks(
-    blocks: list[Block], batch: int = 1, threads: int = 1, runs: int = 200, rounds: int = 10, warmup: int = 20
-) -> dict[str, LutEntry]:
-    """Entries of `blocks`: each block and an empty graph with its inputs, all timed round-robin.
-
-    Every block and every empty graph runs `runs / rounds` times per round, so a slow spell of the
-    machine falls on all of them alike instead of on the few measured while it lasted.
-    """
-    runners, prepared = block_runners(blocks, batch, threads)
-    return entries_from(prepared, measure_side_by_side(runners, runs, warmup, rounds, threads))
+        return op_key(self.op, self.in_shapes) if self.op is not None else sum_key(self.in_shapes[0])
 
 
 def entry_block(entry: LutEntry) -> Block:
@@ -204,32 +111,6 @@ def entry_block(entry: LutEntry) -> Block:
     in_len = len(entry.in_shapes) if children else 1
     op = OpDesc(name=entry.op, params=entry.params, in_len=in_len, children=children, children_ins=entry.children_ins)
     return Block(entry.kind, op, tuple(tuple(s) for s in entry.in_shapes))
-
-
-def _entry(block: Block, timed: LatencyStats, empty: LatencyStats, macs: int, n_params: int) -> LutEntry:
-    return LutEntry(
-        kind=block.kind,
-        op=block.op.name if block.op is not None else "add",
-        params=dict(block.op.params) if block.op is not None else {},
-        children=[{"name": c.name, "params": dict(c.params)} for c in block.op.children] if block.op else [],
-        children_ins=[list(ins) for ins in block.op.children_ins] if block.op else [],
-        in_shapes=[list(s) for s in block.in_shapes],
-        latency_ms=max(0.0, timed.median_ms - empty.median_ms),
-        count=timed.count,
-        mean_ms=timed.mean_ms,
-        var_ms2=timed.std_ms**2,
-        median_ms=timed.median_ms,
-        overhead_ms=empty.median_ms,
-        macs=macs,
-        params_count=n_params,
-    )
-
-
-def measure_run_overhead(input_shape: list[int], batch: int, threads: int, runs: int = 400) -> float:
-    """Median cost of one run of an empty graph reading a network's input: paid once per network."""
-    inputs = (torch.zeros(batch, *input_shape),)
-    empty = {"empty": _bound(_session_of(_Empty(), inputs, threads), inputs)}
-    return measure_side_by_side(empty, runs, warmup=20, rounds=1, threads=threads)["empty"].median_ms
 
 
 # --- predicting -----------------------------------------------------------------------------------
@@ -268,12 +149,18 @@ def _lookup(table: LatencyTable, key: str, where: str) -> float:
 # --- files ----------------------------------------------------------------------------------------
 def save_table(table: LatencyTable, path: str | os.PathLike) -> None:
     """Write a table as YAML or JSON (by extension), atomically."""
-    save_desc(table, path)
+    write_data(table.model_dump(mode="json"), path)
 
 
 def load_table(path: str | os.PathLike) -> LatencyTable:
-    """Read a table written by `save_table` (safe YAML or JSON); a wrong schema version is a LutError."""
-    data = read_data(path)
-    if isinstance(data, dict) and data.get("schema_version", TABLE_SCHEMA_VERSION) != TABLE_SCHEMA_VERSION:
+    """Read a table written by `save_table` (safe YAML or JSON); a wrong schema version or a malformed entry is a
+    LutError naming the file and the key path."""
+    data = read_data(path, LutError)
+    if not isinstance(data, dict):
+        raise LutError(f"{path}: expected a mapping at the top, got {type(data).__name__}")
+    if data.get("schema_version", TABLE_SCHEMA_VERSION) != TABLE_SCHEMA_VERSION:
         raise LutError(f"{path}: schema_version {data['schema_version']}, this descgraph reads {TABLE_SCHEMA_VERSION}")
-    return parse_desc(data, LatencyTable, source=str(path))
+    try:
+        return LatencyTable.model_validate(data)
+    except ValidationError as e:
+        raise LutError(validation_message(e, str(path))) from None

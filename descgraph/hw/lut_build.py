@@ -13,17 +13,8 @@ from tqdm import tqdm
 from descgraph.conf import Conf, dump_conf
 from descgraph.desc import ModelDesc
 from descgraph.hw.latency import environment, measure_side_by_side, ort_session, session_runner
-from descgraph.hw.lut import (
-    LatencyTable,
-    LutError,
-    block_runners,
-    entries_from,
-    entry_block,
-    load_table,
-    measure_blocks,
-    measure_run_overhead,
-    predict_latency,
-)
+from descgraph.hw.lut import LatencyTable, LutError, entry_block, load_table, predict_latency
+from descgraph.hw.lut_measure import block_runners, entries_from, measure_blocks, measure_run_overhead
 from descgraph.hw.lut_space import get_lut_space
 
 log = logging.getLogger("descgraph")
@@ -95,8 +86,8 @@ def measure_desc_latency(desc: ModelDesc, batch: int = 1, threads: int = 1, runs
 
 def table_conf(table: LatencyTable) -> Conf:
     """The conf a table was built from."""
+    from descgraph._files import yaml_safe_load
     from descgraph.conf.schema import Conf as ConfSchema
-    from descgraph.desc.io import yaml_safe_load
 
     if not table.conf:
         raise LutError(f"table for {table.space!r} does not record its conf; it cannot sample its space")

@@ -89,11 +89,9 @@ class LutSpace:
 
     def sample(self, seed: int) -> ModelDesc:
         """A uniformly drawn final network: the random finalizer applied to the supernet."""
-        from descgraph._plugins import load_plugins
         from descgraph.nas.finalizers import FINALIZERS
         from descgraph.nn import Model
 
-        load_plugins()  # the random finalizer is an algorithm's
         max_edges = self.conf.nas.search.model_desc.max_final_edges
         finalizers = FINALIZERS.get("random")(max_final_edges=max_edges, seed=seed)
         if self._supernet_model is None:
@@ -113,9 +111,6 @@ def _candidates(op: OpDesc) -> list[OpDesc]:
 
 def get_lut_space(conf: Conf) -> LutSpace:
     """The space of a conf's search builder; the default cell space when the builder registered none."""
-    from descgraph._plugins import load_plugins
-
-    load_plugins()  # algorithms register the spaces of their builders
     name = conf.nas.search.model_desc.builder
     cls = LUT_SPACES.get(name) if name in LUT_SPACES else LUT_SPACES.get("default")
     return cls(conf)

@@ -25,8 +25,8 @@ def read_onnx_desc(path: str | os.PathLike) -> tuple[bytes, ModelDesc | None]:
     """The bytes of an ONNX file and the description in its metadata (None for a file from elsewhere)."""
     import onnx
 
+    from descgraph._files import yaml_safe_load
     from descgraph.desc import parse_desc
-    from descgraph.desc.io import yaml_safe_load
     from descgraph.export import META_DESC
 
     try:

@@ -1,14 +1,21 @@
-"""What the search and eval stages share: device choice, seeding, saving checked descriptions."""
+"""What the search and eval stages share: device choice, seeding, saving checked descriptions, and
+building a stage's model and trainer."""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
+from descgraph.conf import Conf
+from descgraph.conf.schema import StageConf
 from descgraph.desc import ModelDesc, save_desc, validate_model_desc
+from descgraph.nn import Model
+from descgraph.train import Trainer
 
 
 def resolve_device(name: str) -> torch.device:
@@ -29,3 +36,40 @@ def save_checked_desc(desc: ModelDesc, path: Path) -> None:
     """Validate, then save a description atomically."""
     validate_model_desc(desc, source=str(path))
     save_desc(desc, path)
+
+
+def stage_model(conf: Conf, build: Callable[[], ModelDesc], path: Path | None, **model_kwargs: Any) -> Model:
+    """A stage's model: everything seeded with the run's seed, the description built, saved checked at
+    `path` (unless None), compiled with `model_kwargs` (droppath, affine) and moved to the run's device."""
+    seed_all(conf.common.seed)
+    desc = build()
+    if path is not None:
+        save_checked_desc(desc, path)
+    return Model(desc, **model_kwargs).to(resolve_device(conf.common.device))
+
+
+def stage_trainer(
+    conf: Conf,
+    trainer_class: type[Trainer],
+    stage: StageConf,
+    model: torch.nn.Module,
+    title: str,
+    dirpath: Path | None = None,
+    **kwargs: Any,
+) -> Trainer:
+    """A trainer of a stage (its trainer conf, its model's aux weight) on the run's device and seed; with
+    `dirpath`, it writes dirpath/metrics.jsonl (and TensorBoard events when `common.tensorboard`) and
+    dirpath/checkpoint.pt, and resumes from that checkpoint when `common.resume`. `kwargs` go to the class."""
+    files: dict[str, Any] = {}
+    if dirpath is not None:
+        files = {
+            "metrics_path": Path(dirpath) / "metrics.jsonl",
+            "checkpoint_path": Path(dirpath) / "checkpoint.pt",
+            "resume": conf.common.resume,
+            "tensorboard": conf.common.tensorboard,
+        }
+    device = resolve_device(conf.common.device)
+    return trainer_class(
+        stage.trainer, model, device=device, seed=conf.common.seed, title=title,
+        aux_weight=stage.model_desc.aux_weight, **files, **kwargs,
+    )  # fmt: skip

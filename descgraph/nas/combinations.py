@@ -10,8 +10,8 @@ import itertools
 import json
 from pathlib import Path
 
+from descgraph._files import atomic_write_text
 from descgraph.builders import ModelDescBuilder
-from descgraph.desc.io import atomic_write_text
 from descgraph.nas._common import save_checked_desc
 from descgraph.nas.finalizers import Finalizers
 from descgraph.nas.searcher import Searcher, SearchResult

@@ -8,9 +8,11 @@ from typing import Any
 
 from descgraph.builders import get_builder
 from descgraph.conf import Conf
-from descgraph.desc import ModelDesc
-from descgraph.nas._common import resolve_device, save_checked_desc, seed_all
-from descgraph.nn import Model, count_macs
+from descgraph.desc import ModelDesc, load_desc
+from descgraph.errors import DescgraphError
+from descgraph.nas._common import stage_model, stage_trainer
+from descgraph.nas.searcher import SearchResult
+from descgraph.nn import model_counts
 from descgraph.train import Trainer, save_checkpoint
 
 
@@ -18,11 +20,13 @@ from descgraph.train import Trainer, save_checkpoint
 class EvalResult:
     """The evaluated description and its metrics."""
 
-    model_desc: ModelDesc
+    model_desc: ModelDesc | None
     metrics: dict[str, Any] = field(default_factory=dict)
     train_metrics: list[dict[str, Any]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
+        if self.model_desc is None:
+            return dict(self.metrics)
         return {**self.metrics, "desc_hash": self.model_desc.hash()}
 
 
@@ -32,6 +36,16 @@ class Evaluater:
     def __init__(self, conf: Conf, dirpath: Path) -> None:
         self.conf, self.dirpath = conf, Path(dirpath)
 
+    def evaluate_search(self, result: SearchResult | None, search_dir: Path, loaders=None) -> EvalResult:
+        """Evaluate what the search found: `result`'s final description, or (no search in this run) the one
+        the search saved in `search_dir`."""
+        if result is not None and result.model_desc is not None:
+            return self.evaluate(result.model_desc, loaders)
+        final_path = Path(search_dir) / "final_model_desc.yaml"
+        if not final_path.exists():
+            raise DescgraphError(f"{final_path}: no final description; run the search first")
+        return self.evaluate(load_desc(final_path), loaders)
+
     def build_desc(self, final_desc: ModelDesc) -> ModelDesc:
         """The eval network: the final description's cells at the eval macro."""
         md = self.conf.nas.eval.model_desc
@@ -39,37 +53,20 @@ class Evaluater:
 
     def evaluate(self, final_desc: ModelDesc, loaders=None) -> EvalResult:
         """Train the scaled-up network and measure it on the test split; saves eval/model.pt."""
-        stage, seed = self.conf.nas.eval, self.conf.common.seed
-        seed_all(seed)
-        desc = self.build_desc(final_desc)
-        save_checked_desc(desc, self.dirpath / "full_model_desc.yaml")
-        device = resolve_device(self.conf.common.device)
-        model = Model(desc, droppath=True, affine=True).to(device)
-        trainer = Trainer(
-            stage.trainer,
-            model,
-            device=device,
-            seed=seed,
-            title="eval",
-            metrics_path=self.dirpath / "metrics.jsonl",
-            checkpoint_path=self.dirpath / "checkpoint.pt",
-            resume=self.conf.common.resume,
-            aux_weight=stage.model_desc.aux_weight,
-            tensorboard=self.conf.common.tensorboard,
-        )
+        stage = self.conf.nas.eval
+        path = self.dirpath / "full_model_desc.yaml"
+        model = stage_model(self.conf, lambda: self.build_desc(final_desc), path, droppath=True, affine=True)
+        trainer = stage_trainer(self.conf, Trainer, stage, model, "eval", self.dirpath)
         result = trainer.fit(loaders.train, loaders.test)
         save_checkpoint(self.dirpath / "model.pt", model.state_dict())  # atomic, like every checkpoint
         test = trainer.evaluate(loaders.test)
         model.cpu()
-        macs = count_macs(model, desc.input_shape)
+        counts = model_counts(model, model.desc.input_shape)
         metrics = {
             "test_top1": test["top1"],
             "test_top5": test["top5"],
             "test_loss": test["loss"],
-            "params": model.param_count(),
-            "params_with_aux": model.param_count(with_aux=True),
-            "macs": macs,
-            "flops": 2 * macs,
+            **{k: counts[k] for k in ("params", "params_with_aux", "macs", "flops")},
             "epochs": len(result.epochs),
         }
-        return EvalResult(desc, metrics, result.epochs)
+        return EvalResult(model.desc, metrics, result.epochs)

@@ -57,9 +57,5 @@ class Finalizers:
 
 
 def get_finalizers(name: str, max_final_edges: int) -> Finalizers:
-    """A finalizer by registered name (loading algorithm plugins if needed)."""
-    if name not in FINALIZERS:
-        from descgraph._plugins import load_plugins
-
-        load_plugins()
+    """A finalizer by registered name (the registry loads algorithm plugins if needed)."""
     return FINALIZERS.get(name)(max_final_edges=max_final_edges)

@@ -2,26 +2,27 @@
 
 <expdir>/conf.yaml, log.txt, search/{metrics.jsonl, checkpoint.pt, full_model_desc.yaml,
 final_model_desc.yaml}, eval/{full_model_desc.yaml, model.pt, metrics.jsonl, checkpoint.pt}, summary.json,
-report.html.
+report.html. An algorithm whose search ends in several final models (BigNAS: one child per device) has its
+finalizers save them as final/<name>/{model_desc.yaml, model.pt} and its evaluater test those instead.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from descgraph._files import atomic_write_text
 from descgraph._registry import Registry
 from descgraph.builders import ModelDescBuilder, get_builder
 from descgraph.conf import Conf, dump_conf, register_algo_conf
 from descgraph.data import get_loaders
-from descgraph.desc import ModelDesc, load_desc
-from descgraph.desc.io import atomic_write_text
-from descgraph.errors import DescgraphError
 from descgraph.nas.combinations import SearchCombinations
 from descgraph.nas.evaluater import EvalResult, Evaluater
 from descgraph.nas.finalizers import Finalizers, get_finalizers
@@ -47,11 +48,7 @@ def register_algo(name: str, conf: type[Conf] = Conf):
 
 
 def get_runner_class(name: str) -> type[ExperimentRunner]:
-    """The runner of a registered algorithm (loading algorithm plugins if needed)."""
-    if name not in ALGOS:
-        from descgraph._plugins import load_plugins
-
-        load_plugins()
+    """The runner of a registered algorithm (the registry loads algorithm plugins if needed)."""
     return ALGOS.get(name)
 
 
@@ -89,6 +86,9 @@ class ExperimentRunner:
         return Evaluater(self.conf, self.expdir / "eval")
 
     # --- the flow -------------------------------------------------------------------------------
+    def check(self) -> None:
+        """Checks of the conf against registries (cost models, devices...), before anything is read or written."""
+
     def search_loaders(self):
         """Search-train and search-val loaders, or None when the algorithm does not train a supernet."""
         if self.trainer_class() is None or self.conf.nas.search.trainer.epochs == 0:
@@ -100,39 +100,43 @@ class ExperimentRunner:
         return get_loaders(self.conf.nas.eval.loader, seed=self.conf.common.seed)
 
     def run_search(self, loaders=None) -> SearchResult:
-        """Build the supernet, train it, finalize it; writes search/final_model_desc.yaml."""
+        """Build the supernet, train it, finalize it; writes search/final_model_desc.yaml (or the finals)."""
         loaders = loaders if loaders is not None else self.search_loaders()
         return self.searcher().search(self.model_desc_builder(), self.trainer_class(), self.finalizers(), loaders)
 
-    def run_eval(self, final_desc: ModelDesc, loaders=None) -> EvalResult:
-        """Scale the final description to the eval macro and train it from scratch."""
-        return self.evaluater().evaluate(final_desc, loaders if loaders is not None else self.eval_loaders())
+    def run_eval(self, result: SearchResult | None = None, loaders=None) -> EvalResult:
+        """Evaluate what the search found (`result`, or what it saved when it did not run in this process)."""
+        loaders = loaders if loaders is not None else self.eval_loaders()
+        return self.evaluater().evaluate_search(result, self.expdir / "search", loaders)
 
     def run(self, search: bool = True, eval: bool = True) -> dict[str, Any]:
         """Search and/or evaluate; returns (and writes) the summary."""
         start = time.perf_counter()
+        self.check()
         # data problems surface before anything in the experiment folder is touched
         search_loaders = self.search_loaders() if search else None
         eval_loaders = self.eval_loaders() if eval else None
-        self._prepare_expdir()
-        summary: dict[str, Any] = {"algo": self.conf.algo, "seed": self.conf.common.seed}
-        final_path = self.expdir / "search" / "final_model_desc.yaml"
-        if search:
-            result = self.run_search(search_loaders)
-            summary["search"] = result.summary()
-            final_desc = result.model_desc
-        elif eval:
-            if not final_path.exists():
-                raise DescgraphError(f"{final_path}: no final description; run the search first")
-            final_desc = load_desc(final_path)
-        if eval:
-            summary["eval"] = self.run_eval(final_desc, eval_loaders).summary()
-        summary["wall_s"] = round(time.perf_counter() - start, 2)
-        atomic_write_text(self.expdir / "summary.json", json.dumps(summary, indent=2) + "\n")
-        write_report(self.expdir)
+        with self._experiment_folder():
+            summary: dict[str, Any] = {"algo": self.conf.algo, "seed": self.conf.common.seed}
+            result = None
+            if search:
+                result = self.run_search(search_loaders)
+                summary["search"] = result.summary()
+            if eval:
+                summary["eval"] = self.run_eval(result, eval_loaders).summary()
+            summary["wall_s"] = round(time.perf_counter() - start, 2)
+            atomic_write_text(self.expdir / "summary.json", json.dumps(summary, indent=2) + "\n")
+            write_report(self.expdir)
         return summary
 
-    def _prepare_expdir(self) -> None:
+    @contextlib.contextmanager
+    def _experiment_folder(self) -> Iterator[None]:
+        """The folder with the effective conf, and log.txt receiving the run's log while the block runs.
+
+        The handler and the thread count go when the run ends, however it ends: a second run in the same
+        process logs only into its own folder, and the first file is closed.
+        """
+        threads = torch.get_num_threads()
         if self.conf.common.threads:
             torch.set_num_threads(self.conf.common.threads)
         self.expdir.mkdir(parents=True, exist_ok=True)
@@ -141,3 +145,9 @@ class ExperimentRunner:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         log.addHandler(handler)
         log.setLevel(logging.INFO)
+        try:
+            yield
+        finally:
+            log.removeHandler(handler)
+            handler.close()
+            torch.set_num_threads(threads)

@@ -9,21 +9,23 @@ from typing import Any
 from descgraph.builders import ModelDescBuilder
 from descgraph.conf import Conf
 from descgraph.desc import ModelDesc
-from descgraph.nas._common import resolve_device, save_checked_desc, seed_all
+from descgraph.nas._common import save_checked_desc, stage_model, stage_trainer
 from descgraph.nas.finalizers import Finalizers
-from descgraph.nn import Model
 from descgraph.train import Trainer
 
 
 @dataclass
 class SearchResult:
-    """The final description, the search's headline metrics and the per-epoch training metrics."""
+    """The final description (None when a search's finals are several, as BigNAS's per-device children under
+    final/), the search's headline metrics and the per-epoch training metrics."""
 
-    model_desc: ModelDesc
+    model_desc: ModelDesc | None
     search_metrics: dict[str, Any] = field(default_factory=dict)
     train_metrics: list[dict[str, Any]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
+        if self.model_desc is None:
+            return dict(self.search_metrics)
         return {**self.search_metrics, "final_desc_hash": self.model_desc.hash()}
 
 
@@ -37,26 +39,14 @@ class Searcher:
         self, builder: ModelDescBuilder, trainer_class: type[Trainer] | None, finalizers: Finalizers, loaders=None
     ) -> SearchResult:
         """Build, train (when the algorithm has a trainer), finalize; descs are saved as they are made."""
-        stage, seed = self.conf.nas.search, self.conf.common.seed
-        seed_all(seed)
-        desc = builder.build(stage.model_desc)
-        save_checked_desc(desc, self.dirpath / "full_model_desc.yaml")
-        device = resolve_device(self.conf.common.device)
-        model = Model(desc, droppath=False, affine=False).to(device)
+        stage = self.conf.nas.search
+        model = stage_model(
+            self.conf, lambda: builder.build(stage.model_desc), self.dirpath / "full_model_desc.yaml",
+            droppath=False, affine=False,
+        )  # fmt: skip
         metrics, train_metrics = {}, []
         if trainer_class is not None and stage.trainer.epochs > 0:
-            trainer = trainer_class(
-                stage.trainer,
-                model,
-                device=device,
-                seed=seed,
-                title="search",
-                metrics_path=self.dirpath / "metrics.jsonl",
-                checkpoint_path=self.dirpath / "checkpoint.pt",
-                resume=self.conf.common.resume,
-                aux_weight=stage.model_desc.aux_weight,
-                tensorboard=self.conf.common.tensorboard,
-            )
+            trainer = stage_trainer(self.conf, trainer_class, stage, model, "search", self.dirpath)
             result = trainer.fit(loaders.train, loaders.val)
             train_metrics = result.epochs
             metrics = {k: v for k, v in result.last.items() if k.startswith(("val_", "train_"))}

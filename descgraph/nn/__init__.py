@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from descgraph.nn.arch_params import ArchParams, arch_parameters, weight_parameters
+from descgraph.nn.arch_params import ArchParams, arch_parameters, split_parameters, weight_parameters
 from descgraph.nn.aux_tower import AuxTower
 from descgraph.nn.cell import Cell
 from descgraph.nn.check import check_op_names
 from descgraph.nn.dag_edge import DagEdge
 from descgraph.nn.model import Model
-from descgraph.nn.profile import count_macs
+from descgraph.nn.profile import count_macs, describe, flops_of, model_counts
 
 __all__ = [
     "ArchParams",
@@ -19,5 +19,9 @@ __all__ = [
     "arch_parameters",
     "check_op_names",
     "count_macs",
+    "describe",
+    "flops_of",
+    "model_counts",
+    "split_parameters",
     "weight_parameters",
 ]

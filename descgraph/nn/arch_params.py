@@ -36,7 +36,20 @@ def arch_parameters(module: nn.Module) -> Iterator[nn.Parameter]:
                     yield p
 
 
+def split_parameters(module: nn.Module) -> tuple[dict[str, nn.Parameter], dict[str, nn.Parameter]]:
+    """The named weights and the named architecture parameters of `module`, each tensor once, in
+    `named_parameters` order. Architecture parameters are what `module.arch_params()` gives when the module
+    has that method, else every parameter of the ArchParams under it.
+    """
+    arch_params = getattr(module, "arch_params", None)
+    arch = {id(p) for p in (arch_params() if callable(arch_params) else arch_parameters(module))}
+    weights: dict[str, nn.Parameter] = {}
+    alphas: dict[str, nn.Parameter] = {}
+    for name, p in module.named_parameters():
+        (alphas if id(p) in arch else weights)[name] = p
+    return weights, alphas
+
+
 def weight_parameters(module: nn.Module) -> Iterator[nn.Parameter]:
-    """Every parameter under `module` that is not an architecture parameter, each once."""
-    arch = {id(p) for p in arch_parameters(module)}
-    return (p for p in module.parameters() if id(p) not in arch)
+    """Every parameter under `module` that is not an architecture parameter, each once (see `split_parameters`)."""
+    return iter(split_parameters(module)[0].values())

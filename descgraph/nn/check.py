@@ -10,10 +10,8 @@ from descgraph.errors import DescError
 
 def check_op_names(desc: ModelDesc, source: str | None = None) -> None:
     """Raise DescError naming the path of the first op whose name is not registered."""
-    from descgraph._plugins import load_plugins
     from descgraph.ops import OPS
 
-    load_plugins()
     for path, op in iter_op_descs(desc):
         if op.name not in OPS:
             where = f"{source}: " if source else ""

@@ -11,8 +11,9 @@ from descgraph.nn.arch_params import ArchParams
 
 
 def is_identity(op_desc: OpDesc) -> bool:
-    """Identity-like ops are never dropped (DARTS applies drop path to every op but Identity)."""
-    return op_desc.name == "identity" or (op_desc.name == "skip_connect" and op_desc.stride == 1)
+    """Identity-like ops are never dropped (DARTS applies drop path to every op but Identity): those whose class
+    lists the op's stride in `identity_strides`."""
+    return op_desc.stride in getattr(ops.OPS.get(op_desc.name), "identity_strides", ())
 
 
 class DagEdge(nn.Module):

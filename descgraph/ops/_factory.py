@@ -38,11 +38,7 @@ def create(op_desc: OpDesc, affine: bool = True, arch_params: Any = None) -> nn.
 
 
 def _lookup(name: str) -> type[nn.Module]:
-    """The class registered as `name`, loading the algorithm plugins first if it is not (yet) there."""
-    if name not in OPS:
-        from descgraph._plugins import load_plugins  # lazy: plugins import descgraph.ops themselves
-
-        load_plugins()
+    """The class registered as `name` (the registry loads the algorithm plugins if it is not there)."""
     return OPS.get(name)
 
 

@@ -18,7 +18,4 @@ def register_op(name: str) -> Callable[[type[nn.Module]], type[nn.Module]]:
 
 def op_names() -> list[str]:
     """Every op name, sorted, those of algorithm plugins included."""
-    from descgraph._plugins import load_plugins  # lazy: plugins import descgraph.ops themselves
-
-    load_plugins()
     return OPS.names()

@@ -44,6 +44,9 @@ class Identity(nn.Module):
         stride: must be 1.
     """
 
+    #: strides at which the op returns its input unchanged (drop path leaves such edges alone, as DARTS does)
+    identity_strides: tuple[int, ...] = (1,)
+
     def __init__(self, ch_in: int, ch_out: int, stride: int = 1) -> None:
         super().__init__()
         require_same_channels(ch_in, ch_out)
@@ -63,6 +66,8 @@ class SkipConnect(nn.Module):
         stride: 1 or 2.
         affine: whether the reduce's BN learns scale and shift.
     """
+
+    identity_strides: tuple[int, ...] = (1,)
 
     def __init__(self, ch_in: int, ch_out: int, stride: int = 1, affine: bool = True) -> None:
         super().__init__()

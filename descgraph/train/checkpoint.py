@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from descgraph.desc.io import atomic_open
+from descgraph._files import atomic_open
 from descgraph.errors import CheckpointError
 
 

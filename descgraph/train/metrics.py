@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from descgraph.desc.io import atomic_write_text
+from descgraph._files import atomic_write_text
 
 
 def topk_correct(logits: torch.Tensor, target: torch.Tensor, ks: tuple[int, ...] = (1, 5)) -> torch.Tensor:

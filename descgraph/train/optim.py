@@ -10,6 +10,7 @@ from torch import nn
 
 from descgraph.conf.schema import LrScheduleConf, OptimizerConf
 from descgraph.errors import ConfError
+from descgraph.nn.arch_params import weight_parameters
 
 
 def arch_params_of(model: nn.Module) -> list[nn.Parameter]:
@@ -19,12 +20,8 @@ def arch_params_of(model: nn.Module) -> list[nn.Parameter]:
 
 
 def weights_of(model: nn.Module) -> list[nn.Parameter]:
-    """The model's weights: `model.weights()`, else every parameter that is not an architecture parameter."""
-    weights = getattr(model, "weights", None)
-    if callable(weights):
-        return list(weights())
-    arch = {id(p) for p in arch_params_of(model)}
-    return [p for p in model.parameters() if id(p) not in arch]
+    """The model's weights: every parameter that is not an architecture parameter (`split_parameters`)."""
+    return list(weight_parameters(model))
 
 
 def make_optimizer(params: Iterable[nn.Parameter], conf: OptimizerConf) -> torch.optim.Optimizer:

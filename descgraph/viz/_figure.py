@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from descgraph.desc.io import atomic_open
+from descgraph._files import atomic_open
 from descgraph.errors import DataError, DescgraphError
 
 FORMATS = (".png", ".svg", ".pdf")

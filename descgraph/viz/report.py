@@ -17,8 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from descgraph._files import atomic_write_text
 from descgraph.desc import load_desc
-from descgraph.desc.io import atomic_write_text
 from descgraph.errors import DataError, DescgraphError
 from descgraph.viz._figure import read_jsonl
 from descgraph.viz.alphas import alpha_tables, load_alphas, plot_alphas

@@ -7,12 +7,12 @@ import pytest
 import torch
 from torch import nn
 
+from descgraph._files import yaml_safe_load
 from descgraph.builders import build_from_genotype, get_builder
 from descgraph.cli import main
 from descgraph.conf import load_conf, resolve_conf_path
 from descgraph.desc import load_desc, parse_desc, save_desc
 from descgraph.desc.genotype import parse_genotype
-from descgraph.desc.io import yaml_safe_load
 from descgraph.errors import DescError, ExportError
 from descgraph.export import META_DESC, META_HASH, export_desc, export_onnx
 from descgraph.export.onnx_export import compile_for_export

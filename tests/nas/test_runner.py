@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import pickle
 
 import numpy as np
@@ -75,6 +76,18 @@ def test_random_toy_run(tmp_path):
     assert main(["run", *argv]) == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["algo"] == "random" and not (tmp_path / "search" / "checkpoint.pt").exists()
+
+
+def test_two_runs_in_one_process_each_log_into_their_own_folder_and_leave_nothing_behind(tmp_path):
+    logger, threads = logging.getLogger("descgraph"), torch.get_num_threads()
+    before = list(logger.handlers)
+    argv = ["random_digits", *TOY[1:], "common.threads=1", "nas.search.trainer.epochs=1", "nas.eval.trainer.epochs=1"]
+    assert main(["run", *argv, "--expdir", str(tmp_path / "a")]) == 0
+    first_log = (tmp_path / "a" / "log.txt").read_text()
+    assert first_log and logger.handlers == before and torch.get_num_threads() == threads
+    assert main(["run", *argv, "--expdir", str(tmp_path / "b")]) == 0
+    assert (tmp_path / "a" / "log.txt").read_text() == first_log  # the second run wrote only into b
+    assert (tmp_path / "b" / "log.txt").read_text() and logger.handlers == before
 
 
 def _write_cifar(folder, corrupt: bool = False) -> None:

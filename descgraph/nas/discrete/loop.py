@@ -9,11 +9,12 @@ them rebuilds the strategy, and the search goes on where it stopped.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from descgraph.desc.io import atomic_write_text
+from descgraph._files import atomic_write_text
 from descgraph.errors import ConfError, DataError
 from descgraph.nas.discrete.random_search import SpaceExhausted
 from descgraph.nas.discrete.space import Code
@@ -25,39 +26,72 @@ Evaluate = Callable[[Code], tuple[float, dict[str, Any]]]
 def search_loop(
     strategy: SearchStrategy,
     evaluate: Evaluate,
-    budget: int,
+    budget: int | None,
     max_proposals: int | None = None,
     known: dict[Code, float] | None = None,
     on_trial: Callable[[Trial, bool], None] | None = None,
+    *,
+    time_limit_s: float = 0.0,
+    stop_on_interrupt: bool = False,
+    on_stop: Callable[[str], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> dict[Code, float]:
     """Propose and evaluate until `budget` distinct codes are known, the strategy has proposed
-    `max_proposals` times (its history counts), or it has nothing new to propose.
+    `max_proposals` times (its history counts), it has nothing new to propose, or it is `done()`.
 
     Args:
         strategy: a strategy set up (and replayed, when resuming).
         evaluate: code -> (result, extra numbers); called once per distinct code.
-        budget: distinct codes to evaluate, those in `known` included.
-        max_proposals: proposals in all, repeats included (10 x budget by default): a strategy that has
-            converged to known codes ends.
+        budget: distinct codes to evaluate, those in `known` included; None: no limit (the strategy ends
+            the search through `done()` or `max_proposals`).
+        max_proposals: proposals in all, repeats included (10 x budget by default, no limit without a
+            budget): a strategy that has converged to known codes ends.
         known: results already known (a resumed search's); updated in place.
         on_trial: called with each trial and whether it was evaluated (False: a repeat).
+        time_limit_s: stop before the next proposal once this many seconds have passed (0: no limit).
+        stop_on_interrupt: a Ctrl-C (KeyboardInterrupt) during a proposal or an evaluation ends the loop,
+            keeping every trial fed back before it, instead of propagating.
+        on_stop: called once with why the loop ended: "budget", "proposals", "exhausted", "done",
+            "time limit" or "interrupted".
+        clock: seconds, for the time limit.
 
     Returns:
         Every known code's result.
     """
     known = {} if known is None else known
-    cap = max_proposals if max_proposals is not None else 10 * budget
-    while len(known) < budget and len(strategy.history) < cap:
-        try:
-            code = strategy.propose()
-        except SpaceExhausted:
-            break
-        is_new = code not in known
-        result, extra = evaluate(code) if is_new else (known[code], {})
-        known[code] = result
-        strategy.feedback(code, result, extra)
-        if on_trial is not None:
-            on_trial(strategy.history[-1], is_new)
+    cap = max_proposals if max_proposals is not None else (10 * budget if budget is not None else None)
+    deadline = clock() + time_limit_s if time_limit_s > 0 else None
+    stopped = "budget"
+    try:
+        while True:
+            if budget is not None and len(known) >= budget:
+                break
+            if cap is not None and len(strategy.history) >= cap:
+                stopped = "proposals"
+                break
+            if strategy.done():
+                stopped = "done"
+                break
+            if deadline is not None and clock() > deadline:
+                stopped = "time limit"
+                break
+            try:
+                code = strategy.propose()
+            except SpaceExhausted:
+                stopped = "exhausted"
+                break
+            is_new = code not in known
+            result, extra = evaluate(code) if is_new else (known[code], {})
+            known[code] = result
+            strategy.feedback(code, result, extra)
+            if on_trial is not None:
+                on_trial(strategy.history[-1], is_new)
+    except KeyboardInterrupt:
+        if not stop_on_interrupt:
+            raise
+        stopped = "interrupted"
+    if on_stop is not None:
+        on_stop(stopped)
     return known
 
 

@@ -63,6 +63,11 @@ class SearchSpace(ABC):
         """A stable text key of a code, for tables and caches."""
         return "-".join(map(str, code))
 
+    def canonical(self, code: Code) -> Code:
+        """The one code of the architecture `code` encodes (the code itself, unless several codes encode one
+        architecture, as decisions of absent blocks do in a BigNAS space)."""
+        return tuple(code)
+
     def size(self) -> int:
         """How many codes there are (valid or not)."""
         n = 1

@@ -68,6 +68,10 @@ class SearchStrategy(ABC):
         """The best trial so far."""
         return max(self.history, key=lambda t: t.result, default=None)
 
+    def done(self) -> bool:
+        """Whether the strategy has ended its search (a generation count reached); the loop then stops."""
+        return False
+
     # --- what a strategy implements -------------------------------------------------------------
     def _setup(self) -> None:
         """Initialize the strategy's own state (after `space`, `rng` and `history` are set)."""

@@ -1,0 +1,104 @@
+"""How children of a trained supernet are judged: accuracy with inherited weights after BN recalibration,
+on held-out data drawn once, and costs under cost models."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import islice
+
+import torch
+from torch.utils.data import DataLoader
+
+from algos.bignas.search import Candidate
+from algos.bignas.supernet import Supernet, recalibrate_bn, resize
+from descgraph.conf.schema import LoaderConf
+from descgraph.data import BatchTransform, Loaders, make_loader, split_train_val
+from descgraph.desc.elastic import BigNASConfig, apply_config
+from descgraph.hw.cost import CostModel
+from descgraph.train import topk_correct
+from descgraph.train.seeding import derive_seed, loader_generators
+
+
+@dataclass
+class ChildData:
+    """What children are judged on: BN calibration batches (held), search-val and test loaders, unaugmented."""
+
+    calib: list[torch.Tensor]
+    val: DataLoader
+    test: DataLoader
+
+
+def child_data(loaders: Loaders, loader_conf: LoaderConf, calib_batches: int, seed: int) -> ChildData:
+    """Calibration batches drawn once (seeded, so every child and a resumed run get the same), plain search-val."""
+    with torch.random.fork_rng():
+        torch.manual_seed(derive_seed(seed, -2))
+        for generator in loader_generators(loaders.train):
+            generator.manual_seed(derive_seed(seed, -2))
+        calib = [x for x, _ in islice(loaders.train, calib_batches)]
+    splits = loaders.splits
+    val_set = split_train_val(splits.train, loader_conf.val_ratio, seed)[1]  # the split get_loaders made
+    plain = BatchTransform(splits.mean, splits.std)
+    val = make_loader(val_set, loader_conf.test_batch, plain, loader_conf, seed, shuffle=False)
+    return ChildData(calib, val, loaders.test)
+
+
+def layout_of(channels_last: bool) -> torch.memory_format:
+    return torch.channels_last if channels_last else torch.contiguous_format
+
+
+class ChildJudge:
+    """Accuracy with inherited weights after BN recalibration, and costs, of a supernet's children."""
+
+    def __init__(
+        self,
+        supernet: Supernet,
+        data: ChildData,
+        device: torch.device,
+        cost_models: dict[str, CostModel],
+        memory_format: torch.memory_format = torch.contiguous_format,
+    ) -> None:
+        self.supernet, self.data, self.device, self.memory_format = supernet, data, device, memory_format
+        self.cost_models = cost_models
+
+    def to_device(self, x: torch.Tensor) -> torch.Tensor:
+        return x.to(self.device).contiguous(memory_format=self.memory_format)
+
+    def recalibrate(self, config: BigNASConfig) -> None:
+        recalibrate_bn(self.supernet, config, (self.to_device(x) for x in self.data.calib))
+
+    @torch.no_grad()
+    def accuracy(self, config: BigNASConfig, batches: Iterable, recalibrate: bool = True) -> float:
+        """Top-1 (percent) of the child inside the supernet on `batches`."""
+        if recalibrate:
+            self.recalibrate(config)
+        self.supernet.activate(config)
+        self.supernet.eval()
+        return top1(self.supernet, batches, self.to_device)
+
+    def costs(self, config: BigNASConfig) -> dict[str, float]:
+        child = apply_config(self.supernet.desc, config)
+        return {name: float(model.cost(child)) for name, model in self.cost_models.items()}
+
+    def candidate(self, config: BigNASConfig) -> Candidate:
+        return Candidate(config, self.accuracy(config, self.data.val), self.costs(config))
+
+    def child_summary(self, config: BigNASConfig) -> dict:
+        """A child's test accuracy with inherited weights (BN recalibrated), its costs and config."""
+        return {
+            "test_top1": self.accuracy(config, self.data.test),
+            "costs": self.costs(config),
+            "config": config.model_dump(mode="json"),
+        }
+
+
+@torch.no_grad()
+def top1(model: torch.nn.Module, batches: Iterable, to_device, resolution: int | None = None) -> float:
+    """Top-1 (percent) over (x, y) batches, each x moved by `to_device` (and resized when given a resolution)."""
+    correct, n = 0, 0
+    for x, y in batches:
+        x = to_device(x) if resolution is None else resize(to_device(x), resolution)
+        logits, _ = model(x)
+        correct += int(topk_correct(logits, y.to(logits.device), (1,))[0])
+        n += len(y)
+    return 100.0 * correct / max(n, 1)
