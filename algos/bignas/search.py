@@ -18,7 +18,7 @@ from algos.bignas.space import BigNASSpace
 from descgraph.desc.elastic import BigNASConfig
 from descgraph.nas.discrete import Code
 from descgraph.nas.discrete.loop import TrialLog, replay_records, search_loop
-from descgraph.nas.discrete.multi_objective import MultiObjectiveEvolution, pareto_front
+from descgraph.nas.discrete.multi_objective import MultiObjectiveEvolution, WithinBudgets, pareto_front
 from descgraph.nas.discrete.strategy import Trial
 
 log = logging.getLogger("descgraph")
@@ -34,16 +34,12 @@ __all__ = [
 
 
 @dataclass
-class Candidate:
+class Candidate(WithinBudgets):
     """An evaluated child: its config, accuracy (percent) and costs by cost-model name."""
 
     config: BigNASConfig
     accuracy: float
     costs: dict[str, float]
-
-    def meets(self, constraints: dict[str, float]) -> bool:
-        """Whether every cost is within its budget."""
-        return all(self.costs[name] <= budget for name, budget in constraints.items())
 
     def to_dict(self) -> dict[str, Any]:
         return {"config": self.config.model_dump(mode="json"), "accuracy": self.accuracy, "costs": dict(self.costs)}

@@ -24,17 +24,23 @@ class Scored(Protocol):
     costs: dict[str, float]
 
 
-@dataclass
-class Evaluated:
-    """An evaluated architecture: its (canonical) code, accuracy (percent) and costs by cost-model name."""
+class WithinBudgets:
+    """What has `costs` by cost-model name can say whether it meets budgets."""
 
-    code: Code
-    accuracy: float
     costs: dict[str, float]
 
     def meets(self, constraints: dict[str, float]) -> bool:
         """Whether every cost is within its budget."""
         return all(self.costs[name] <= budget for name, budget in constraints.items())
+
+
+@dataclass
+class Evaluated(WithinBudgets):
+    """An evaluated architecture: its (canonical) code, accuracy (percent) and costs by cost-model name."""
+
+    code: Code
+    accuracy: float
+    costs: dict[str, float]
 
 
 def pareto_front(candidates: Sequence[Scored], cost: str) -> list:
