@@ -77,15 +77,20 @@ def is_json(path: str | os.PathLike) -> bool:
     return Path(path).suffix.lower() == ".json"
 
 
-def read_data(path: str | os.PathLike, error: type[DescgraphError] = DescError) -> Any:
-    """Read a YAML or JSON file (by extension; YAML otherwise) into plain data; problems raise `error`."""
-    path = Path(path)
+def read_text(path: str | os.PathLike, error: type[DescgraphError] = DescError) -> str:
+    """A text file's contents; a missing or unreadable file raises `error` in one line naming it."""
     try:
-        text = path.read_text()
+        return Path(path).read_text()
     except FileNotFoundError:
         raise error(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as e:
         raise error(f"{path}: cannot read: {e}") from None
+
+
+def read_data(path: str | os.PathLike, error: type[DescgraphError] = DescError) -> Any:
+    """Read a YAML or JSON file (by extension; YAML otherwise) into plain data; problems raise `error`."""
+    path = Path(path)
+    text = read_text(path, error)
     if is_json(path):
         try:
             return json.loads(text)

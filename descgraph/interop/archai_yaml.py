@@ -10,11 +10,11 @@ value, a Config into its data; it refuses every other tag, naming it, and bounds
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 import yaml
 
+from descgraph._files import read_text
 from descgraph.errors import DescError
 
 PY = "tag:yaml.org,2002:python/"
@@ -113,11 +113,4 @@ def parse_archai_yaml(text: str, source: str = "<archai>") -> Any:
 
 def load_archai_yaml(path: str | os.PathLike) -> Any:
     """Plain data of an Archai YAML file (see `parse_archai_yaml`)."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise DescError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise DescError(f"{path}: cannot read: {e}") from None
-    return parse_archai_yaml(text, str(path))
+    return parse_archai_yaml(read_text(path), str(path))
