@@ -19,6 +19,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from descgraph._registry import Registry, close_matches, load_conf_plugins
+from descgraph.desc.genotype import DARTS_PRIMITIVES
 from descgraph.errors import RegistryError
 
 DEFAULT_ALGO = "darts"
@@ -96,16 +97,7 @@ class ModelDescConf(ConfModel):
     max_final_edges: int = Field(2, ge=1, description="edges per node kept by the finalizer")
     model_post_op: str = Field("pool_adaptive_avg2d", description="pooling op before the logits")
     primitives: list[str] = Field(
-        default_factory=lambda: [
-            "none",
-            "max_pool_3x3",
-            "avg_pool_3x3",
-            "skip_connect",
-            "sep_conv_3x3",
-            "sep_conv_5x5",
-            "dil_conv_3x3",
-            "dil_conv_5x5",
-        ],
+        default_factory=lambda: list(DARTS_PRIMITIVES),
         description="candidate ops of a searched edge",
     )
     params: dict[str, Any] = Field(default_factory=dict, description="free-form params copied into the desc")

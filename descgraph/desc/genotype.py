@@ -8,6 +8,18 @@ from typing import NamedTuple
 from descgraph.desc.model_desc import CellDesc, ModelDesc
 from descgraph.errors import DescError
 
+# The DARTS search space's candidate ops (DARTS `genotypes.PRIMITIVES`), in the paper's order.
+DARTS_PRIMITIVES = (
+    "none",
+    "max_pool_3x3",
+    "avg_pool_3x3",
+    "skip_connect",
+    "sep_conv_3x3",
+    "sep_conv_5x5",
+    "dil_conv_3x3",
+    "dil_conv_5x5",
+)
+
 
 class Genotype(NamedTuple):
     """A DARTS genotype: (op, input state) pairs per cell type, and the states each cell concatenates."""

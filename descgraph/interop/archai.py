@@ -27,21 +27,12 @@ from descgraph.desc import (
     Shape,
     validate_model_desc,
 )
-from descgraph.desc.genotype import cells_to_genotype, format_genotype
+from descgraph.desc.genotype import DARTS_PRIMITIVES, cells_to_genotype, format_genotype
 from descgraph.errors import DescError
 from descgraph.interop.archai_yaml import CLASS_KEY, load_archai_yaml
 
 # The ops of Archai's DARTS cells, stems and heads; each keeps its name in descgraph.
-CELL_OPS = (
-    "none",
-    "max_pool_3x3",
-    "avg_pool_3x3",
-    "skip_connect",
-    "sep_conv_3x3",
-    "sep_conv_5x5",
-    "dil_conv_3x3",
-    "dil_conv_5x5",
-)
+CELL_OPS = DARTS_PRIMITIVES
 CELL_STEMS = {"prepr_normal": 1, "prepr_reduce": 2}  # name -> stride
 MODEL_STEMS = ("stem_conv3x3",)
 POOL_OPS = ("pool_adaptive_avg2d",)

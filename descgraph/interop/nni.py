@@ -19,7 +19,7 @@ from typing import Any
 from descgraph._registry import close_matches
 from descgraph.conf.schema import ModelDescConf
 from descgraph.desc import ModelDesc
-from descgraph.desc.genotype import Genotype
+from descgraph.desc.genotype import DARTS_PRIMITIVES, Genotype
 from descgraph.desc.nb201 import EDGES, format_nb201, parse_nb201
 from descgraph.errors import DescError
 from descgraph.interop.notations import darts_macro, from_genotype, from_nb201, to_genotype, to_nb201
@@ -39,19 +39,7 @@ class CellSpace:
 
 # nni/nas/hub/pytorch/nasnet.py (v3.0): DARTS_OPS, ENAS_OPS, PNAS_OPS and their cells.
 CELL_SPACES = {
-    "darts": CellSpace(
-        4,
-        "all",
-        (
-            "max_pool_3x3",
-            "avg_pool_3x3",
-            "skip_connect",
-            "sep_conv_3x3",
-            "sep_conv_5x5",
-            "dil_conv_3x3",
-            "dil_conv_5x5",
-        ),
-    ),
+    "darts": CellSpace(4, "all", DARTS_PRIMITIVES[1:]),  # DARTS_OPS: DARTS's primitives but 'none'
     "enas": CellSpace(5, "loose_end", ("skip_connect", "sep_conv_3x3", "sep_conv_5x5", "avg_pool_3x3", "max_pool_3x3")),
     "pnas": CellSpace(
         5,

@@ -13,9 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from descgraph._registry import Registry
-from descgraph.conf.schema import ModelDescConf
 from descgraph.desc.enas import ENAS_MACRO_OPS, ENAS_MICRO_OPS, EnasMacroArch, check_macro_arch, loose_ends
-from descgraph.desc.genotype import Genotype
+from descgraph.desc.genotype import DARTS_PRIMITIVES, Genotype
 from descgraph.desc.nb201 import EDGES, NB201_OPS, NB201Arch
 from descgraph.errors import DescError, DescgraphError
 from descgraph.nas.discrete.space import Code, Decision, SearchSpace
@@ -23,7 +22,7 @@ from descgraph.nas.discrete.space import Code, Decision, SearchSpace
 SPACES: Registry[type[SearchSpace]] = Registry("search space")
 
 # DARTS (Liu et al., 2019) candidate ops of a final cell: its primitives (the conf's default) without `none`.
-DARTS_OPS = tuple(op for op in ModelDescConf().primitives if op != "none")
+DARTS_OPS = tuple(op for op in DARTS_PRIMITIVES if op != "none")
 N_STEMS = 2
 
 
