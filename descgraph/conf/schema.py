@@ -207,7 +207,7 @@ class CommonConf(ConfModel):
     seed: int = Field(2, description="random seed of the run")
     resume: bool = Field(True, description="continue a run whose folder holds a checkpoint")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="cuda when present, else cpu")
-    threads: int = Field(0, ge=0, description="torch threads for CPU work (0: torch's default)")
+    threads: int = Field(0, ge=0, description="torch threads for CPU work (0: chosen from the CPUs and the model size)")
     tensorboard: bool = Field(
         False, description="also write metrics as TensorBoard events (when tensorboard is installed)"
     )

@@ -14,8 +14,9 @@ import torch
 from descgraph.conf import Conf
 from descgraph.conf.schema import StageConf
 from descgraph.desc import ModelDesc, save_desc, validate_model_desc
-from descgraph.nn import Model
+from descgraph.nn import Model, count_macs
 from descgraph.train import Trainer
+from descgraph.train.threads import ThreadChoice, choose_threads, set_threads
 
 
 def resolve_device(name: str) -> torch.device:
@@ -48,6 +49,15 @@ def stage_model(conf: Conf, build: Callable[[], ModelDesc], path: Path | None, *
     return Model(desc, **model_kwargs).to(resolve_device(conf.common.device))
 
 
+def stage_threads(conf: Conf, stage: StageConf, model: torch.nn.Module) -> ThreadChoice:
+    """A stage's torch thread count: `common.threads` when set, else the rule of descgraph.train.threads on
+    the forward multiply-accumulates of one training step (the model's MACs per sample x the train batch)."""
+    work = None
+    if not conf.common.threads and resolve_device(conf.common.device).type == "cpu" and isinstance(model, Model):
+        work = count_macs(model, model.desc.input_shape) * stage.loader.train_batch
+    return choose_threads(conf.common.threads, work)
+
+
 def stage_trainer(
     conf: Conf,
     trainer_class: type[Trainer],
@@ -59,7 +69,9 @@ def stage_trainer(
 ) -> Trainer:
     """A trainer of a stage (its trainer conf, its model's aux weight) on the run's device and seed; with
     `dirpath`, it writes dirpath/metrics.jsonl (and TensorBoard events when `common.tensorboard`) and
-    dirpath/checkpoint.pt, and resumes from that checkpoint when `common.resume`. `kwargs` go to the class."""
+    dirpath/checkpoint.pt, and resumes from that checkpoint when `common.resume`. `kwargs` go to the class.
+    Sets (and logs) the stage's torch thread count; the runner restores torch's count when the run ends."""
+    set_threads(stage_threads(conf, stage, model))
     files: dict[str, Any] = {}
     if dirpath is not None:
         files = {

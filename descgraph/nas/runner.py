@@ -136,9 +136,7 @@ class ExperimentRunner:
         The handler and the thread count go when the run ends, however it ends: a second run in the same
         process logs only into its own folder, and the first file is closed.
         """
-        threads = torch.get_num_threads()
-        if self.conf.common.threads:
-            torch.set_num_threads(self.conf.common.threads)
+        threads = torch.get_num_threads()  # each stage sets its own (stage_trainer)
         self.expdir.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.expdir / "conf.yaml", dump_conf(self.conf))
         handler = logging.FileHandler(self.expdir / "log.txt")
