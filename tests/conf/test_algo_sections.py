@@ -152,7 +152,7 @@ def test_the_dataset_is_stated_once_and_a_stage_may_still_differ():
         ("bignas_toy", "nas.search.multi_objective.generations=3"),
         ("bignas_toy", "nas.search.trainer.sandwich.n_random=1"),
         ("rea", "nas.search.discrete.budget=5"),
-        ("darts_toy", "nas.eval.model_desc.aux_weight=0.0"),
+        ("darts_toy", "nas.eval.model_desc.aux_weight=0.4"),
     ],
 )
 def test_the_hash_changes_with_every_algorithm_section(conf, override):

@@ -52,7 +52,7 @@ def test_export_verifies_and_carries_the_desc(small_desc, tmp_path):
 
 
 def test_aux_tower_is_left_out(tmp_path):
-    desc = _eval_desc("DARTS_V2", "darts_toy", "nas.eval.model_desc.aux_weight=0.4")
+    desc = _eval_desc("DARTS_V2", "darts_toy", "nas.eval.model_desc.aux_weight=0.4", "dataset.image_size=32")
     assert any(desc.aux_tower_descs)
     exported = export_desc(desc)
     names = {i.name for i in onnx.load_from_string(exported.data).graph.initializer}

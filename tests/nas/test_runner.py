@@ -11,7 +11,10 @@ import pytest
 import torch
 
 from descgraph.cli import main
+from descgraph.conf import confs_dir
 from descgraph.desc import load_desc
+
+CIFAR10 = str(confs_dir() / "datasets" / "cifar10.yaml")  # after darts_toy: its macros on CIFAR-10
 
 TOY = [
     "darts_digits",
@@ -115,15 +118,15 @@ def test_bad_data_input_exits_2_and_keeps_the_experiment(tmp_path, capsys, case,
     (expdir / "summary.json").write_text('{"kept": true}\n')
     (expdir / "conf.yaml").write_text("kept\n")
     root = tmp_path / "data"
-    argv = ["run", "darts_toy", f"dataset.dataroot={root}", "dataset.download=false", "--expdir", str(expdir)]
+    argv = ["run", "darts_toy", CIFAR10, f"dataset.dataroot={root}", "dataset.download=false", "--expdir", str(expdir)]
     if case == "corrupt batch":
         _write_cifar(root / "cifar-10-batches-py", corrupt=True)
     elif case == "val_ratio":
         argv.append("nas.search.loader.val_ratio=1.5")
     elif case == "batch too large":
-        argv[1:2] = ["darts_digits", "nas.search.loader.train_batch=5000"]
+        argv[1:3] = ["darts_digits", "nas.search.loader.train_batch=5000"]
     elif case == "darts without val split":
-        argv[1:2] = ["darts_digits", "nas.search.loader.val_ratio=0"]
+        argv[1:3] = ["darts_digits", "nas.search.loader.val_ratio=0"]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and expected in err, err
@@ -138,6 +141,7 @@ def test_cifar_run_reads_real_format_batches(tmp_path):
     argv = [
         "run",
         "darts_toy",
+        CIFAR10,
         f"dataset.dataroot={root}",
         "nas.search.loader.train_batch=8",
         "nas.eval.loader.train_batch=8",
