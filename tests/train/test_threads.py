@@ -71,3 +71,48 @@ def test_use_threads_sets_logs_and_restores(caplog):
         raise RuntimeError("the block fails")
     assert torch.get_num_threads() == before
     assert f"torch threads: {target} (2 CPUs available to this process, common.threads)" in caplog.text
+
+
+def test_a_stage_sets_and_logs_its_count(monkeypatch, caplog):
+    from descgraph.builders import build_from_genotype
+    from descgraph.conf import load_conf
+    from descgraph.desc.genotype import parse_genotype
+    from descgraph.nas._common import stage_model, stage_trainer
+    from descgraph.train import Trainer
+
+    monkeypatch.setattr(th, "available_cpus", lambda: 4)
+    conf = load_conf("darts_toy")
+    final = build_from_genotype(parse_genotype("DARTS_V2"), conf.nas.search.model_desc)
+    model = stage_model(conf, lambda: final, None)
+    previous = torch.get_num_threads()
+    try:
+        torch.set_num_threads(3)
+        with caplog.at_level(logging.INFO, logger="descgraph"):
+            stage_trainer(conf, Trainer, conf.nas.search, model, "eval")
+        assert (
+            torch.get_num_threads() == 1
+            and "torch threads: 1 (4 CPUs available to this process, small: " in caplog.text
+        )
+        stage_trainer(load_conf("darts_toy", ["common.threads=2"]), Trainer, conf.nas.search, model, "eval")
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(previous)
+
+
+@pytest.mark.slow
+def test_a_run_logs_each_stage_choice_and_restores_the_count(tmp_path, monkeypatch):
+    from descgraph.cli import main
+
+    monkeypatch.setattr(th, "available_cpus", lambda: 8)  # the rule, not this machine, decides
+    argv = ["run", "random_digits", "nas.search.trainer.epochs=1", "nas.eval.trainer.epochs=1", "dataset.max_batches=2"]
+    argv += ["nas.eval.model_desc.n_cells=3", "nas.eval.model_desc.model_stems.init_node_ch=4"]
+    previous = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        assert main([*argv, "--expdir", str(tmp_path)]) == 0
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(previous)
+    lines = [line for line in (tmp_path / "log.txt").read_text().splitlines() if "torch threads:" in line]
+    # random search trains only the eval network: a few M MACs per step, far below one thread's worth
+    assert len(lines) == 1 and "torch threads: 1 (8 CPUs available to this process, small: " in lines[0]
