@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -118,6 +117,7 @@ def main() -> None:
     ap.add_argument("--neighbour", choices=["spin", "twin"], default="spin", help="the busy process beside the run")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args()
+    from descgraph.hw.latency import cpu_model
     from descgraph.train.threads import available_cpus
 
     result = {
@@ -126,7 +126,7 @@ def main() -> None:
         "neighbour": args.neighbour,
         "rounds": args.rounds,
         "cpus": available_cpus(),
-        "machine": platform.processor() or platform.machine(),
+        "machine": cpu_model(),
         "load_avg_1m_at_start": round(os.getloadavg()[0], 2),
         **measure(args),
     }
