@@ -68,13 +68,15 @@ def output_target(path: str | os.PathLike) -> Path:
     return target
 
 
-def refuse_overwriting_inputs(output: str | os.PathLike | None, *inputs: str | os.PathLike | None) -> None:
+def refuse_overwriting_inputs(
+    output: str | os.PathLike | None, *inputs: str | os.PathLike | None, way_out: str = "write to another file"
+) -> None:
     """Raise OutputError when `output` is one of `inputs` (the same file under any name, link or hard link)."""
     if output is None:
         return
     for given in inputs:
         if given is not None and _same_file(output, given):
-            raise OutputError(f"{output}: is also an input of this command ({given}); write to another file")
+            raise OutputError(f"{output}: is also an input of this command ({given}); {way_out}")
 
 
 def _same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:

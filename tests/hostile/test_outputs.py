@@ -145,7 +145,9 @@ def test_an_output_that_is_an_input_is_one_line_and_the_input_is_kept(case, shar
     capsys.readouterr()
     argv = [a.replace("{in}", str(given)).replace("{dir}", str(tmp_path)) for a in argv]
     assert main(argv) == 2
-    assert "is also an input of this command" in one_line_error(capsys)
+    err = one_line_error(capsys)
+    assert "is also an input of this command" in err
+    assert ("give another --expdir" in err) == (argv[0] == "run")
     assert given.read_bytes() == before
 
 
