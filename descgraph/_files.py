@@ -50,22 +50,23 @@ def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
 
 
 def output_target(path: str | os.PathLike) -> Path:
-    """The file that writing `path` changes: a symlink's target, else `path`.
+    """The file that writing `path` changes: a symlink's target (the file it names, made if missing), else `path`.
 
     Raises:
         OutputError: the target is a folder, or a special file other than a FIFO or a character device.
     """
     path = Path(path)
-    target = Path(os.path.realpath(path)) if path.is_symlink() else path
     try:
-        kind = target.stat().st_mode
+        kind = path.stat().st_mode  # through links, /dev/stdout's to a pipe included
     except OSError:  # missing, or under a file: creating it says what is wrong
-        return target
+        kind = stat.S_IFREG
     if stat.S_ISDIR(kind):
         raise OutputError(f"{path}: is a folder; give a file name to write")
-    if not (stat.S_ISREG(kind) or stat.S_ISFIFO(kind) or stat.S_ISCHR(kind)):
+    if stat.S_ISFIFO(kind) or stat.S_ISCHR(kind):
+        return path  # written into, through any link
+    if not stat.S_ISREG(kind):
         raise OutputError(f"{path}: is a special file, not a regular file, FIFO or character device; not written")
-    return target
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
 
 
 def refuse_overwriting_inputs(
