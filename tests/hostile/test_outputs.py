@@ -70,6 +70,19 @@ def test_a_fifo_output_is_written_into_and_stays_a_fifo(through_link, tmp_path, 
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted({"pipe", target.name})  # no temp left
 
 
+def test_a_link_to_a_pipe_as_dev_stdout_is_written_through(tmp_path, darts_v2_yaml):
+    read_end, write_end = os.pipe()
+    (tmp_path / "stdout").symlink_to(f"/proc/self/fd/{write_end}")  # what /dev/stdout is when piped
+    try:
+        assert main([*GENOTYPE, "-o", str(tmp_path / "stdout")]) == 0
+        os.close(write_end)
+        received = b"".join(iter(lambda: os.read(read_end, 1 << 16), b""))
+    finally:
+        os.close(read_end)
+    assert received.decode() == darts_v2_yaml
+    assert [p.name for p in tmp_path.iterdir()] == ["stdout"] and (tmp_path / "stdout").is_symlink()
+
+
 def test_an_output_symlink_stays_a_link_and_its_target_gets_the_file(tmp_path, darts_v2_yaml):
     (tmp_path / "real.yaml").write_text("mine\n")
     (tmp_path / "link.yaml").symlink_to("real.yaml")
