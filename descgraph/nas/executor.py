@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Hashable, Sequence
@@ -159,12 +160,28 @@ def connect_ray(workers: int, address: str = "") -> None:
     quiet = {"logging_level": logging.WARNING, "log_to_driver": False}
     try:
         if address:
+            probe(address)
             ray.init(address=address, **quiet)
         else:
             ray.init(address="local", num_cpus=workers, include_dashboard=False, **quiet)
     except (ConnectionError, RuntimeError, ValueError, TimeoutError) as e:
         raise ConfError(f"{where}: no Ray cluster answers at {address!r}: {first_line(e)}") from None
     _ray_started_here = True
+
+
+def probe(address: str, timeout_s: float = 5.0) -> None:
+    """Fail fast when nothing listens at a `host:port` (or `ray://host:port`) address: Ray itself waits minutes.
+
+    Raises:
+        ConnectionError: no answer within `timeout_s`.
+    """
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return  # 'auto' and the like: Ray finds the cluster itself
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as e:
+        raise ConnectionError(e.strerror or type(e).__name__) from None
 
 
 def release_ray() -> None:
