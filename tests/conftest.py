@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import signal
 import subprocess
@@ -99,7 +100,16 @@ def assert_no_ray_left(before: set[int], wait_s: float = 30.0) -> None:
 
 
 @pytest.fixture(scope="module")
-def ray_session():
+def module_time_limit():
+    """The test module ends within 15 minutes, or the test process does (with every thread's traceback):
+    a hung Ray or subprocess fails the run instead of holding it."""
+    faulthandler.dump_traceback_later(900, exit=True)
+    yield
+    faulthandler.cancel_dump_traceback_later()
+
+
+@pytest.fixture(scope="module")
+def ray_session(module_time_limit):
     """A local Ray of two CPUs shared by a test module, shut down after it, leaving no process behind."""
     import logging
 

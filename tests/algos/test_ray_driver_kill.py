@@ -15,6 +15,7 @@ ARGV = ["run", "rea_toy", "nas.search.discrete.budget=8", "nas.search.window=2",
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("module_time_limit")
 def test_a_search_whose_ray_driver_was_killed_ends_as_the_uninterrupted_one(killed_and_resumed):
     before = ray_processes()
     alone, killed = killed_and_resumed(ARGV, "search/trials.jsonl", "search/final_model_desc.yaml")
