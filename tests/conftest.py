@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import signal
 import subprocess
@@ -75,3 +76,49 @@ def killed_and_resumed(tmp_path) -> Callable[..., tuple[Path, Path]]:
         return alone, killed
 
     return run
+
+
+def ray_processes() -> set[int]:
+    """The pids of Ray's processes on this machine (its GCS, raylets, workers)."""
+    pids = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if entry.name.isdigit() and (b"gcs_server" in cmdline or b"raylet" in cmdline or cmdline.startswith(b"ray::")):
+            pids.add(int(entry.name))
+    return pids
+
+
+def assert_no_ray_left(before: set[int], wait_s: float = 30.0) -> None:
+    """Every Ray process started since `before` ends within `wait_s`."""
+    deadline = time.time() + wait_s
+    while ray_processes() - before and time.time() < deadline:
+        time.sleep(0.2)
+    assert not ray_processes() - before, "Ray processes left behind"
+
+
+@pytest.fixture(scope="module")
+def module_time_limit():
+    """The test module ends within 15 minutes, or the test process does (with every thread's traceback):
+    a hung Ray or subprocess fails the run instead of holding it."""
+    faulthandler.dump_traceback_later(900, exit=True)
+    yield
+    faulthandler.cancel_dump_traceback_later()
+
+
+@pytest.fixture(scope="module")
+def ray_session(module_time_limit):
+    """A local Ray of two CPUs shared by a test module, shut down after it, leaving no process behind."""
+    import logging
+
+    import ray
+
+    before = ray_processes()
+    ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+        assert_no_ray_left(before)

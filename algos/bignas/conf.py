@@ -8,7 +8,7 @@ import re
 from pydantic import Field, field_validator, model_validator
 
 from descgraph._registry import close_matches
-from descgraph.conf import Conf, ConfModel, NasConf, StageConf, TrainerConf, register_algo_conf, rule_error
+from descgraph.conf import Conf, ConfModel, NasConf, SearchStageConf, TrainerConf, register_algo_conf, rule_error
 from descgraph.hw.cost import COST_MODELS
 
 DEVICE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -75,7 +75,7 @@ class MultiObjectiveConf(ConfModel):
         return [(device.name, dict(device.constraints)) for device in self.devices]
 
 
-class BigNASSearchConf(StageConf):
+class BigNASSearchConf(SearchStageConf):
     """The search stage: sandwich training, then children scored on search-val, so it needs a share of it."""
 
     trainer: BigNASTrainerConf = Field(default_factory=BigNASTrainerConf, description="sandwich training")

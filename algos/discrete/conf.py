@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from descgraph.conf import Conf, ConfModel, NasConf, StageConf, register_algo_conf, rule_error
+from descgraph.conf import Conf, ConfModel, NasConf, SearchStageConf, register_algo_conf, rule_error
 from descgraph.errors import DescgraphError
 
 
@@ -46,7 +46,7 @@ class DiscreteSearchConf(ConfModel):
         return params
 
 
-class DiscreteStageConf(StageConf):
+class DiscreteStageConf(SearchStageConf):
     """The search stage: each candidate trains `trainer.epochs` and is scored on search-val."""
 
     discrete: DiscreteSearchConf = Field(

@@ -183,8 +183,17 @@ class StageConf(ConfModel):
     finalizer: str = Field("default", description="registered finalizer")
 
 
+class SearchStageConf(StageConf):
+    """The search stage: a stage, plus how the algorithms that evaluate many candidates spread them over workers."""
+
+    workers: int = Field(1, ge=1, le=1024, description="trial workers: 1 in this process, more as Ray actors")
+    window: int = Field(4, ge=1, le=4096, description="candidates proposed ahead, fed back in proposal order")
+    ray_address: str = Field("", description="Ray cluster to join (empty: RAY_ADDRESS, else a local one)")
+    worker_retries: int = Field(2, ge=0, le=100, description="times a trial whose worker died is run again")
+
+
 class NasConf(ConfModel):
-    search: SerializeAsAny[StageConf] = Field(default_factory=StageConf, description="search stage")
+    search: SerializeAsAny[SearchStageConf] = Field(default_factory=SearchStageConf, description="search stage")
     eval: SerializeAsAny[StageConf] = Field(default_factory=StageConf, description="evaluation stage")
 
 
