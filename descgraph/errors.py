@@ -36,3 +36,11 @@ class CheckpointError(DescgraphError):
 
 class LutError(DescgraphError):
     """A lookup table is malformed, was made for other settings, or lacks an entry a description needs."""
+
+
+class DivergenceError(DescgraphError):
+    """Training diverged: a loss or a weight is NaN or infinite (names the stage, the epoch and the step)."""
+
+
+class ExperimentFolderError(DescgraphError):
+    """An experiment folder holds another experiment, or another run is using it."""
