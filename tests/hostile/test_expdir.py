@@ -15,6 +15,7 @@ import pytest
 from descgraph.cli import main
 from descgraph.conf import conf_hash, load_conf
 from descgraph.desc import load_desc
+from descgraph.nas.expdir import recorded_hash
 
 TOY = [
     "darts_digits",
@@ -54,8 +55,11 @@ def copy_of(finished, tmp_path) -> Path:
     return expdir
 
 
-def test_the_folder_records_the_hash_of_its_conf(finished):
-    assert (finished / "conf_hash.txt").read_text().strip() == conf_hash(load_conf(TOY[0], TOY[1:]))
+def test_the_folder_records_the_hash_of_its_conf(copy_of):
+    expected = conf_hash(load_conf(TOY[0], TOY[1:]))
+    assert (copy_of / "conf_hash.txt").read_text().strip() == expected
+    (copy_of / "conf_hash.txt").unlink()
+    assert recorded_hash(copy_of) == expected  # a folder from before conf_hash.txt: its conf.yaml gives the hash
 
 
 @pytest.mark.parametrize(
