@@ -16,6 +16,7 @@ from typing import IO, Any
 import yaml
 from pydantic import ValidationError
 
+from descgraph._json import json_text
 from descgraph.errors import DescError, DescgraphError, OutputError
 
 
@@ -194,7 +195,7 @@ def read_data(path: str | os.PathLike, error: type[DescgraphError] = DescError) 
 def dump_data(data: Any, fmt: str = "yaml") -> str:
     """Plain data as YAML (block style, keys in order) or JSON (indented) text."""
     if fmt == "json":
-        return json.dumps(data, indent=2) + "\n"
+        return json_text(data, indent=2) + "\n"
     if fmt == "yaml":
         return yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=120)
     raise DescError(f"unknown format {fmt!r} (use yaml or json)")

@@ -40,3 +40,11 @@ class LutError(DescgraphError):
 
 class OutputError(DescgraphError):
     """An output would destroy something the user has: an input of the same command, a folder, a device."""
+
+
+class DivergenceError(DescgraphError):
+    """Training diverged: a loss or a weight is NaN or infinite (names the stage, the epoch and the step)."""
+
+
+class ExperimentFolderError(DescgraphError):
+    """An experiment folder holds another experiment, or another run is using it."""

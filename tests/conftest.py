@@ -53,14 +53,23 @@ def _start_cli(argv: list[str]) -> subprocess.Popen:
 
 @pytest.fixture
 def killed_and_resumed(tmp_path) -> Callable[..., tuple[Path, Path]]:
-    """killed_and_resumed(argv, metrics, unfinished, settle_s=0) -> (alone, killed) experiment folders.
+    """killed_and_resumed(argv, metrics, unfinished, settle_s=0, sig=SIGKILL, stopped_code=None) -> (alone, killed)
+    experiment folders.
 
     Runs `descgraph <argv> --expdir tmp_path/alone` to the end. In tmp_path/killed, starts the same run,
-    SIGKILLs it once `killed/<metrics>` has two lines (and `settle_s` more seconds), checks that
-    `killed/<unfinished>` was not written yet, and runs it again to the end.
+    sends it `sig` once `killed/<metrics>` has two lines (and `settle_s` more seconds), checks that
+    `killed/<unfinished>` was not written yet (and, given `stopped_code`, that the run ended with that code
+    and one line on stderr), and runs it again to the end.
     """
 
-    def run(argv: list[str], metrics: str, unfinished: str, settle_s: float = 0.0) -> tuple[Path, Path]:
+    def run(
+        argv: list[str],
+        metrics: str,
+        unfinished: str,
+        settle_s: float = 0.0,
+        sig: int = signal.SIGKILL,
+        stopped_code: int | None = None,
+    ) -> tuple[Path, Path]:
         alone, killed = tmp_path / "alone", tmp_path / "killed"
         assert _start_cli([*argv, "--expdir", str(alone)]).wait() == 0
         proc = _start_cli([*argv, "--expdir", str(killed)])
@@ -69,9 +78,11 @@ def killed_and_resumed(tmp_path) -> Callable[..., tuple[Path, Path]]:
         while time.time() < deadline and (not lines.exists() or len(lines.read_text().splitlines()) < 2):
             time.sleep(0.05)
         time.sleep(settle_s)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        proc.send_signal(sig)
+        err = proc.communicate()[1].decode().strip()
         assert not (killed / unfinished).exists(), "the run ended before it was killed"
+        if stopped_code is not None:
+            assert proc.returncode == stopped_code and len(err.splitlines()) == 1, (proc.returncode, err)
         assert _start_cli([*argv, "--expdir", str(killed)]).wait() == 0
         return alone, killed
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from collections.abc import Callable
 from typing import Any
+
+from descgraph._json import json_text
 
 
 def ranged(cast: Callable[[str], Any], accepts: Callable[[Any], bool], what: str) -> Callable[[str], Any]:
@@ -39,7 +40,7 @@ def split_overrides(items: list[str]) -> tuple[list[str], list[str]]:
 def print_result(data: dict[str, Any], as_json: bool) -> None:
     """Print a result as indented JSON, or as aligned `key  value` lines."""
     if as_json:
-        print(json.dumps(data, indent=2))
+        print(json_text(data, indent=2))
         return
     width = max(len(k) for k in data)
     for key, value in data.items():

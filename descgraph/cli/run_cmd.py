@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
+from descgraph._json import json_text
 from descgraph.cli._common import conf_paths, load_confs
 
 # files of the experiment folder a run writes at its top, before anything else
@@ -25,7 +25,7 @@ def cmd_run(args: argparse.Namespace) -> None:
     summary = runner.run(search=not args.no_search, eval=not args.no_eval)
     if not args.json:
         print(f"experiment folder: {expdir}")
-    print(json.dumps(summary, indent=2))
+    print(json_text(summary, indent=2))
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:

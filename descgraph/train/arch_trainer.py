@@ -58,16 +58,20 @@ class ArchTrainer(Trainer):
         self.alpha_optimizer.step()
 
     def train_epoch(self, epoch: int, train_loader: Any, val_loader: Any = None) -> dict[str, float]:
-        """Pairs each train batch with the next val batch (cycling the val loader): arch step, then weight step."""
+        """Pairs each train batch with the next val batch (cycling the val loader): arch step, then weight step.
+
+        Raises:
+            DivergenceError: an architecture step (of any order) left a non-finite architecture weight.
+        """
         if val_loader is None:
             raise ConfError(f"{self.title}: architecture steps need a search-val loader (set loader.val_ratio > 0)")
         self.model.train()
         meter = Meter()
         bar = self.progress_bar(train_loader, f"train {epoch + 1}/{self.conf.epochs}")
         with bar, contextlib.closing(cycle(val_loader)) as val_batches:
-            for x, y in bar:
-                x, y = self.to_device(x, y)
+            for x, y in self.batches(bar, epoch):
                 self.arch_step(x, y, *self.to_device(*next(val_batches)))
+                self.check_finite(self.alpha_params, "the architecture step left non-finite architecture weights")
                 out = self.train_step(x, y)
                 meter.update(out["loss"], out["logits"], y)
         return meter.result()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 import torch
 
 from descgraph._files import atomic_write_text
+from descgraph._json import json_text
 
 
 def topk_correct(logits: torch.Tensor, target: torch.Tensor, ks: tuple[int, ...] = (1, 5)) -> torch.Tensor:
@@ -68,7 +68,7 @@ class MetricsLog:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path, "a") as f:
-            f.write(json.dumps(record) + "\n")
+            f.write(json_text(record) + "\n")
             f.flush()
         if self.events is not None:
             step = int(record.get("epoch", 0))
@@ -81,7 +81,7 @@ class MetricsLog:
         """Replace the file by these records, atomically (a resumed run drops what came after its checkpoint)."""
         if self.path is None:
             return
-        atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in records))
+        atomic_write_text(self.path, "".join(json_text(r) + "\n" for r in records))
 
 
 def _event_writer(folder: Path):

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from descgraph._files import atomic_write_text
+from descgraph._json import json_text
 from descgraph.errors import ConfError, DataError
 from descgraph.nas.discrete.random_search import SpaceExhausted
 from descgraph.nas.discrete.space import Code
@@ -219,13 +220,13 @@ class TrialLog:
 
     def rewrite(self, records: list[dict[str, Any]]) -> None:
         """Replace the file by `records`, atomically."""
-        atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in records))
+        atomic_write_text(self.path, "".join(json_text(r) + "\n" for r in records))
 
     def append(self, record: dict[str, Any]) -> None:
         """Add one record and flush it, so a kill keeps every finished trial."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a") as f:
-            f.write(json.dumps(record) + "\n")
+            f.write(json_text(record) + "\n")
             f.flush()
 
 
