@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import tempfile
@@ -13,6 +14,7 @@ from typing import IO, Any
 import yaml
 from pydantic import ValidationError
 
+from descgraph._ranks import is_main
 from descgraph.errors import DescError, DescgraphError
 
 
@@ -21,8 +23,12 @@ def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
     """Open a temp file beside `path` for writing; on success it is flushed to disk and renamed onto `path`.
 
     A crash, or an error inside the block, leaves `path` as it was (the temp file is removed), so no reader
-    ever sees a half-written file. The folder is created when missing.
+    ever sees a half-written file. The folder is created when missing. In a data-parallel run rank 0
+    alone writes: the other ranks write into memory, which is dropped.
     """
+    if not is_main():
+        yield io.BytesIO() if "b" in mode else io.StringIO()
+        return
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

@@ -36,3 +36,7 @@ class CheckpointError(DescgraphError):
 
 class LutError(DescgraphError):
     """A lookup table is malformed, was made for other settings, or lacks an entry a description needs."""
+
+
+class DistributedError(DescgraphError):
+    """A data-parallel run cannot start or go on: a bad world size, or a rank that died or timed out."""

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from descgraph._files import atomic_write_text
+from descgraph._ranks import is_main
 from descgraph._registry import Registry
 from descgraph.builders import ModelDescBuilder, get_builder
 from descgraph.conf import Conf, dump_conf, register_algo_conf
@@ -126,7 +127,8 @@ class ExperimentRunner:
                 summary["eval"] = self.run_eval(result, eval_loaders).summary()
             summary["wall_s"] = round(time.perf_counter() - start, 2)
             atomic_write_text(self.expdir / "summary.json", json.dumps(summary, indent=2) + "\n")
-            write_report(self.expdir)
+            if is_main():  # the report reads what rank 0 wrote
+                write_report(self.expdir)
         return summary
 
     @contextlib.contextmanager
@@ -141,7 +143,7 @@ class ExperimentRunner:
             torch.set_num_threads(self.conf.common.threads)
         self.expdir.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.expdir / "conf.yaml", dump_conf(self.conf))
-        handler = logging.FileHandler(self.expdir / "log.txt")
+        handler = logging.FileHandler(self.expdir / "log.txt") if is_main() else logging.NullHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         log.addHandler(handler)
         log.setLevel(logging.INFO)
