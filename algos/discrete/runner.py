@@ -14,6 +14,8 @@ class DiscreteSearchRunner(ExperimentRunner):
     """Searches `nas.search.discrete.space` with the strategy named by `algo`, training each candidate for
     `nas.search.trainer.epochs` and scoring it on search-val; the eval stage trains the best from scratch."""
 
+    search_on_ranks = False  # candidates train one by one in one process, which appends trials.jsonl
+
     def trainer_class(self) -> type[Trainer]:
         return Trainer
 

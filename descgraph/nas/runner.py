@@ -19,11 +19,12 @@ from typing import Any
 import torch
 
 from descgraph._files import atomic_write_text
-from descgraph._ranks import is_main
+from descgraph._ranks import is_main, world_size
 from descgraph._registry import Registry
 from descgraph.builders import ModelDescBuilder, get_builder
 from descgraph.conf import Conf, dump_conf, register_algo_conf
 from descgraph.data import get_loaders
+from descgraph.errors import DistributedError
 from descgraph.nas.combinations import SearchCombinations
 from descgraph.nas.evaluater import EvalResult, Evaluater
 from descgraph.nas.finalizers import Finalizers, get_finalizers
@@ -60,6 +61,9 @@ class ExperimentRunner:
         conf: the effective conf.
         expdir: the experiment folder.
     """
+
+    search_on_ranks = True
+    """Whether the search stage runs on data-parallel ranks (the core Searcher's trainer does)."""
 
     def __init__(self, conf: Conf, expdir: str | Path) -> None:
         self.conf, self.expdir = conf, Path(expdir)
@@ -113,6 +117,8 @@ class ExperimentRunner:
     def run(self, search: bool = True, eval: bool = True) -> dict[str, Any]:
         """Search and/or evaluate; returns (and writes) the summary."""
         start = time.perf_counter()
+        if search and not self.search_on_ranks and world_size() > 1:
+            raise DistributedError(f"algo {self.conf.algo}: its search runs in one process; start it without torchrun")
         self.check()
         # data problems surface before anything in the experiment folder is touched
         search_loaders = self.search_loaders() if search else None
