@@ -299,7 +299,8 @@ class Trainer:
             raise CheckpointError(f"{path}: does not fit this trainer and model ({reason})") from None
         # Lines a killed run wrote after its last checkpoint go: the file then matches an uninterrupted run.
         self.metrics.rewrite(self.history)
-        logger.info("%s: resumed from %s after epoch %d", self.title, path, self.start_epoch)
+        ranks = f" (written by {state.get('world_size', 1)} ranks, resumed on {distributed.world_size()})"
+        logger.info("%s: resumed from %s after epoch %d%s", self.title, path, self.start_epoch, ranks)
 
 
 def _summary(record: dict[str, Any]) -> str:
