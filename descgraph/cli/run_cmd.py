@@ -34,12 +34,11 @@ def _launch(args: argparse.Namespace, conf) -> int:
     from descgraph.cli.launch import check_nproc, launch
     from descgraph.data.sharding import check_divides
 
+    stages = {"search": (conf.nas.search, args.no_search), "eval": (conf.nas.eval, args.no_eval)}
+    for name, (stage, skipped) in stages.items():
+        if not skipped:
+            check_divides(stage.loader.train_batch, args.nproc, f"nas.{name}.loader.train_batch")
     check_nproc(args.nproc)
-    stages = ([] if args.no_search else [("search", conf.nas.search)]) + (
-        [] if args.no_eval else [("eval", conf.nas.eval)]
-    )
-    for name, stage in stages:
-        check_divides(stage.loader.train_batch, args.nproc, f"nas.{name}.loader.train_batch")
     flags = [f for f in ("no_search", "no_eval", "json") if getattr(args, f)]
     run_args = [*args.items, *(f"--{f.replace('_', '-')}" for f in flags)]
     if args.expdir:
