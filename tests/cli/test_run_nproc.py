@@ -9,7 +9,10 @@ from descgraph.cli import main
 
 def test_more_ranks_than_cpus_is_one_line(tmp_path, capsys):
     cpus = len(os.sched_getaffinity(0))
-    code = main(["run", "darts_digits", "--nproc", str(cpus + 1), "--expdir", str(tmp_path / "exp")])
+    batch = f"nas.search.loader.train_batch={8 * (cpus + 1)}"  # a batch the ranks divide: the CPUs are the trouble
+    code = main(
+        ["run", "darts_digits", batch, "--no-eval", "--nproc", str(cpus + 1), "--expdir", str(tmp_path / "exp")]
+    )
     err = capsys.readouterr().err
     assert code == 2 and len(err.splitlines()) == 1
     assert f"--nproc: {cpus + 1} ranks but this process may use {cpus} CPUs" in err
