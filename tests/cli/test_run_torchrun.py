@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -45,8 +46,17 @@ def torchrun(argv: list[str], timeout_s: float = 600) -> subprocess.CompletedPro
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
+def children(pid: int) -> list[int]:
+    """The processes `pid` started (torchrun's agent starts its ranks in sessions of their own)."""
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [int(p) for p in found]
+
+
 def with_group_killed(proc: subprocess.Popen) -> None:
-    """SIGKILL whatever is left of the process group (the agent's ranks included)."""
+    """SIGKILL whatever is left: the agent's ranks, then the process group."""
+    for pid in children(proc.pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -87,3 +97,31 @@ def test_a_world_size_that_does_not_divide_the_batch_stops_every_rank(tmp_path):
     message = "loader.train_batch: the global batch of 63 does not split into 2 equal shards (one per rank)"
     assert lines == [f"descgraph: error: {message}"] * 2
     assert not (tmp_path / "exp").exists()
+
+
+@pytest.mark.slow
+def test_a_killed_rank_stops_the_run_which_then_resumes(tmp_path):
+    """kill -9 of rank 1 after the first epoch's checkpoint: one line naming the rank, then the same
+    command resumes from that checkpoint and finishes."""
+    exp = tmp_path / "exp"
+    argv = [sys.executable, "-m", "descgraph", "run", *TOY, "nas.search.trainer.epochs=3", "--no-eval"]
+    argv += ["nas.search.trainer.checkpoint_freq=1", "--nproc", "2", "--expdir", str(exp)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, start_new_session=True, env=env)
+    try:
+        metrics, deadline = exp / "search" / "metrics.jsonl", time.monotonic() + 400
+        while time.monotonic() < deadline and not (metrics.exists() and metrics.read_text().count("\n") >= 1):
+            time.sleep(0.2)
+        ranks = children(proc.pid)
+        assert len(ranks) == 2, ranks
+        os.kill(ranks[-1], signal.SIGKILL)  # one of the two ranks
+        _, err = proc.communicate(timeout=300)
+    finally:
+        with_group_killed(proc)
+    assert proc.returncode != 0
+    assert "descgraph: error: rank" in err
+    assert metrics.read_text().count("\n") < 3
+    resumed = subprocess.run(argv, capture_output=True, text=True, timeout=600, env=env)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "resumed from" in (exp / "log.txt").read_text()
+    assert metrics.read_text().count("\n") == 3
