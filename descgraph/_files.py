@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import io
 import json
 import os
 import re
@@ -17,6 +18,7 @@ import yaml
 from pydantic import ValidationError
 
 from descgraph._json import json_text
+from descgraph._ranks import is_main
 from descgraph.errors import DescError, DescgraphError, OutputError
 
 
@@ -29,7 +31,11 @@ def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
     `output_target(path)`: a symlink's target (the link stays a link); a FIFO or a character device
     (`/dev/null`, `/dev/stdout`) is written into, never replaced. A new file gets the mode the umask
     gives (0666 & ~umask), a replaced one keeps its mode; temp files that a killed write left are removed.
+    In a data-parallel run rank 0 alone writes: the other ranks write into memory, which is dropped.
     """
+    if not is_main():
+        yield io.BytesIO() if "b" in mode else io.StringIO()
+        return
     target = output_target(path)
     if target.exists() and not target.is_file():
         with open(target, mode) as f:

@@ -48,3 +48,7 @@ class DivergenceError(DescgraphError):
 
 class ExperimentFolderError(DescgraphError):
     """An experiment folder holds another experiment, or another run is using it."""
+
+
+class DistributedError(DescgraphError):
+    """A data-parallel run cannot start or go on: a bad world size, or a rank that died or timed out."""

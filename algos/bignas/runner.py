@@ -23,6 +23,8 @@ from descgraph.nas.executor import connect_ray
 class BigNASExperimentRunner(ExperimentRunner):
     """Sandwich-train the supernet, evolve children for every device, save and test each device's child."""
 
+    search_on_ranks = False  # sandwich training and the evolution of children run in one process
+
     _loaders: Loaders | None = None
 
     def check(self) -> None:

@@ -15,6 +15,8 @@ class DiscreteSearchRunner(ExperimentRunner):
     """Searches `nas.search.discrete.space` with the strategy named by `algo`, training each candidate for
     `nas.search.trainer.epochs` and scoring it on search-val; the eval stage trains the best from scratch."""
 
+    search_on_ranks = False  # candidates train one by one in one process, which appends trials.jsonl
+
     def check(self) -> None:
         """Ray joined or started when `nas.search.workers` asks: a bad address fails before any file is written."""
         connect_ray(self.conf.nas.search.workers, self.conf.nas.search.ray_address)

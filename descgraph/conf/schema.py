@@ -217,6 +217,9 @@ class CommonConf(ConfModel):
     resume: bool = Field(True, description="continue a run whose folder holds a checkpoint")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="cuda when present, else cpu")
     threads: int = Field(0, ge=0, description="torch threads for CPU work (0: torch's default)")
+    collective_timeout_s: float = Field(
+        120.0, gt=0, description="under torchrun: seconds a rank waits for the others before the run fails"
+    )
     tensorboard: bool = Field(
         False, description="also write metrics as TensorBoard events (when tensorboard is installed)"
     )

@@ -17,6 +17,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from descgraph._files import atomic_write_text, read_data
+from descgraph._ranks import is_main
 from descgraph.conf import Conf, conf_hash, dump_conf, result_data
 from descgraph.errors import ExperimentFolderError
 
@@ -90,7 +91,7 @@ def check_same_experiment(expdir: str | Path, conf: Conf) -> None:
 @contextlib.contextmanager
 def claim_folder(expdir: str | Path, conf: Conf) -> Iterator[None]:
     """Hold the folder for one run of `conf` while the block runs: checked, locked, conf.yaml and
-    conf_hash.txt written.
+    conf_hash.txt written (by rank 0 in a data-parallel run; the other ranks only check).
 
     Raises:
         ExperimentFolderError: the folder holds another experiment (nothing in it touched), or another run
@@ -98,6 +99,9 @@ def claim_folder(expdir: str | Path, conf: Conf) -> Iterator[None]:
     """
     expdir = Path(expdir)
     check_same_experiment(expdir, conf)  # before the lock file: a refused run leaves the folder as it was
+    if not is_main():  # rank 0 holds the folder for the ranks; torchrun ends them all if it is refused
+        yield
+        return
     expdir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(expdir / LOCK_FILE, timeout=0)  # one try: a held lock is a refusal, not a wait
     try:

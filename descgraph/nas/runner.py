@@ -20,10 +20,12 @@ import torch
 
 from descgraph._files import atomic_write_text
 from descgraph._json import json_text
+from descgraph._ranks import is_main, world_size
 from descgraph._registry import Registry
 from descgraph.builders import ModelDescBuilder, get_builder
 from descgraph.conf import Conf, register_algo_conf
 from descgraph.data import get_loaders
+from descgraph.errors import DistributedError
 from descgraph.nas.combinations import SearchCombinations
 from descgraph.nas.evaluater import EvalResult, Evaluater
 from descgraph.nas.expdir import claim_folder
@@ -61,6 +63,9 @@ class ExperimentRunner:
         conf: the effective conf.
         expdir: the experiment folder.
     """
+
+    search_on_ranks = True
+    """Whether the search stage runs on data-parallel ranks (the core Searcher's trainer does)."""
 
     def __init__(self, conf: Conf, expdir: str | Path) -> None:
         self.conf, self.expdir = conf, Path(expdir)
@@ -114,6 +119,8 @@ class ExperimentRunner:
     def run(self, search: bool = True, eval: bool = True) -> dict[str, Any]:
         """Search and/or evaluate; returns (and writes) the summary."""
         start = time.perf_counter()
+        if search and not self.search_on_ranks and world_size() > 1:
+            raise DistributedError(f"algo {self.conf.algo}: its search runs in one process; start it without torchrun")
         self.check()
         # data problems surface before anything in the experiment folder is touched
         search_loaders = self.search_loaders() if search else None
@@ -128,7 +135,8 @@ class ExperimentRunner:
                 summary["eval"] = self.run_eval(result, eval_loaders).summary()
             summary["wall_s"] = round(time.perf_counter() - start, 2)
             atomic_write_text(self.expdir / "summary.json", json_text(summary, indent=2) + "\n")
-            write_report(self.expdir)
+            if is_main():  # the report reads what rank 0 wrote
+                write_report(self.expdir)
         return summary
 
     @contextlib.contextmanager
@@ -141,7 +149,7 @@ class ExperimentRunner:
         threads = torch.get_num_threads()
         if self.conf.common.threads:
             torch.set_num_threads(self.conf.common.threads)
-        handler = logging.FileHandler(self.expdir / "log.txt")
+        handler = logging.FileHandler(self.expdir / "log.txt") if is_main() else logging.NullHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         log.addHandler(handler)
         log.setLevel(logging.INFO)

@@ -11,6 +11,7 @@ from torch import nn
 
 from descgraph.conf.schema import TrainerConf
 from descgraph.errors import ConfError, DataError, DescError
+from descgraph.train import distributed
 from descgraph.train.metrics import Meter
 from descgraph.train.optim import arch_params_of, make_optimizer
 from descgraph.train.trainer import Trainer
@@ -55,6 +56,11 @@ class ArchTrainer(Trainer):
         self.alpha_optimizer.zero_grad(set_to_none=True)
         loss, _ = self.compute_loss(x_val, y_val)
         loss.backward(inputs=self.alpha_params)  # the weights' gradients are the weight step's business
+        self.step_alphas()
+
+    def step_alphas(self) -> None:
+        """Average the architecture gradients over the ranks, then step the alpha optimizer."""
+        distributed.average_gradients(self.alpha_params)
         self.alpha_optimizer.step()
 
     def train_epoch(self, epoch: int, train_loader: Any, val_loader: Any = None) -> dict[str, float]:

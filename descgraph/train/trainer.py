@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from descgraph.conf.schema import TrainerConf
 from descgraph.errors import DivergenceError
+from descgraph.train import distributed
 from descgraph.train.checkpoint import CheckpointError, describe_error, load_checkpoint, save_checkpoint
 from descgraph.train.divergence import all_finite, first_nonfinite_loss, first_nonfinite_tensor
 from descgraph.train.metrics import Meter, MetricsLog
@@ -159,9 +160,11 @@ class Trainer:
         scaled.backward(inputs=[p for p in self.weight_params if p.requires_grad])
 
     def clip_and_step(self) -> None:
-        """Clip the weights' gradient norm at `conf.grad_clip` (0: no clipping) and step the optimizer."""
+        """Average the weights' gradients over the ranks, clip their norm at `conf.grad_clip` (0: no clipping)
+        and step the optimizer."""
         if self.scaler is not None:
             self.scaler.unscale_(self.optimizer)
+        distributed.average_gradients(self.weight_params)
         if self.conf.grad_clip > 0:
             nn.utils.clip_grad_norm_(self.weight_params, self.conf.grad_clip)
         if self.scaler is not None:
@@ -199,7 +202,8 @@ class Trainer:
 
     def progress_bar(self, loader: Any, what: str) -> tqdm:
         """A tqdm bar over a loader, quiet off a terminal; use it in a `with` so Ctrl-C closes it."""
-        return tqdm(loader, desc=f"{self.title} {what}", leave=False, disable=self.bars_disabled, dynamic_ncols=True)
+        disabled = self.bars_disabled if distributed.is_main() else True
+        return tqdm(loader, desc=f"{self.title} {what}", leave=False, disable=disabled, dynamic_ncols=True)
 
     # --- one epoch ------------------------------------------------------------------------------
     def batches(self, bar: Any, epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
@@ -246,6 +250,7 @@ class Trainer:
         start = time.perf_counter()
         record: dict[str, Any] = {"title": self.title, "epoch": epoch, "lr": self.optimizer.param_groups[0]["lr"]}
         record.update(prefixed("train", self.train_epoch(epoch, train_loader, val_loader)))
+        distributed.average_buffers(self.model)  # BN running statistics: the same model on every rank
         if val_loader is not None:
             record.update(prefixed("val", self.evaluate(val_loader)))
         record["time_s"] = round(time.perf_counter() - start, 3)
@@ -260,14 +265,15 @@ class Trainer:
         """
         self._restore()
         loaders = [loader for loader in (train_loader, val_loader) if loader is not None]
-        for epoch in range(self.start_epoch, self.conf.epochs):
-            seed_epoch(self.seed, epoch, loaders)
-            self.set_drop_path(epoch)
-            self.on_epoch_start(epoch)
-            record = self.run_epoch(epoch, train_loader, val_loader)
-            self.check_epoch(epoch, record)
-            self.on_epoch_end(epoch, record)
-            self._finish_epoch(epoch, record)
+        with distributed.synced_batchnorm(self.model):
+            for epoch in range(self.start_epoch, self.conf.epochs):
+                seed_epoch(self.seed, epoch, loaders)
+                self.set_drop_path(epoch)
+                self.on_epoch_start(epoch)
+                record = self.run_epoch(epoch, train_loader, val_loader)
+                self.check_epoch(epoch, record)
+                self.on_epoch_end(epoch, record)
+                self._finish_epoch(epoch, record)
         return TrainResult.from_epochs(self.history)
 
     def check_epoch(self, epoch: int, record: dict[str, Any]) -> None:
@@ -291,6 +297,7 @@ class Trainer:
         logger.info("%s epoch %d/%d: %s", self.title, epoch + 1, self.conf.epochs, _summary(record))
         if (epoch + 1) % self.conf.checkpoint_freq == 0 or epoch + 1 == self.conf.epochs:
             self.write_checkpoint(epoch + 1)
+            distributed.barrier()  # no rank goes on before rank 0's checkpoint is whole
 
     # --- checkpoints ----------------------------------------------------------------------------
     def state_dict(self, epochs_done: int) -> dict[str, Any]:
@@ -303,6 +310,7 @@ class Trainer:
             "history": list(self.history),
             "rng": rng_state(),
             "extra": self.extra_state(),
+            "world_size": distributed.world_size(),
         }
         if self.scaler is not None:
             state["scaler"] = self.scaler.state_dict()
@@ -341,7 +349,8 @@ class Trainer:
             raise CheckpointError(f"{path}: does not fit this trainer and model ({reason})") from None
         # Lines a killed run wrote after its last checkpoint go: the file then matches an uninterrupted run.
         self.metrics.rewrite(self.history)
-        logger.info("%s: resumed from %s after epoch %d", self.title, path, self.start_epoch)
+        ranks = f" (written by {state.get('world_size', 1)} ranks, resumed on {distributed.world_size()})"
+        logger.info("%s: resumed from %s after epoch %d%s", self.title, path, self.start_epoch, ranks)
 
 
 def _summary(record: dict[str, Any]) -> str:
