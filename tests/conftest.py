@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from ray_processes import assert_no_ray_left, ray_processes
 
 REPO = Path(__file__).resolve().parents[1]
 # DESCGRAPH_SHARED_DATA points elsewhere when the repository is not checked out beside shared/
@@ -87,27 +88,6 @@ def killed_and_resumed(tmp_path) -> Callable[..., tuple[Path, Path]]:
         return alone, killed
 
     return run
-
-
-def ray_processes() -> set[int]:
-    """The pids of Ray's processes on this machine (its GCS, raylets, workers)."""
-    pids = set()
-    for entry in Path("/proc").iterdir():
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
-        except OSError:
-            continue
-        if entry.name.isdigit() and (b"gcs_server" in cmdline or b"raylet" in cmdline or cmdline.startswith(b"ray::")):
-            pids.add(int(entry.name))
-    return pids
-
-
-def assert_no_ray_left(before: set[int], wait_s: float = 30.0) -> None:
-    """Every Ray process started since `before` ends within `wait_s`."""
-    deadline = time.time() + wait_s
-    while ray_processes() - before and time.time() < deadline:
-        time.sleep(0.2)
-    assert not ray_processes() - before, "Ray processes left behind"
 
 
 @pytest.fixture(scope="module")

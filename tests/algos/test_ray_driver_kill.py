@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import assert_no_ray_left, ray_processes
+from ray_processes import assert_no_ray_left, ray_processes  # tests/ is on sys.path through its conftest
 
 from descgraph.desc import load_desc
 
