@@ -66,8 +66,15 @@ class ModelDescBuilder:
     # --- macro layout -------------------------------------------------------------------------
     def get_reduction_indices(self) -> list[int]:
         """Cells that reduce: DARTS places them at 1/3 and 2/3 of the depth."""
-        n, r = self.conf.n_cells, self.conf.n_reductions
+        n, r = self.conf.n_cells, self.n_reductions()
         return [n * (i + 1) // (r + 1) for i in range(r)]
+
+    def n_reductions(self) -> int:
+        """`n_reductions`, refused when there are not as many cells."""
+        n, r = self.conf.n_cells, self.conf.n_reductions
+        if r > n:
+            raise DescError(f"model_desc.n_reductions: {r} reductions do not fit in {n} cells (n_cells)")
+        return r
 
     def get_node_channels(self) -> list[int]:
         """Node channels of each cell: init_node_ch, doubled at every reduction."""

@@ -18,6 +18,27 @@ def positive_int(text: str) -> int:
     return value
 
 
+def add_size_limits(parser: argparse.ArgumentParser) -> None:
+    """--max-params and --max-activation-mib: raise the estimated size a description may have to be compiled."""
+    parser.add_argument(
+        "--max-params", type=positive_int, help="largest estimated weight count to compile (default 2e9)"
+    )
+    parser.add_argument(
+        "--max-activation-mib", type=positive_int, help="largest estimated activation memory of one input, MiB"
+    )
+
+
+def size_limits(args: argparse.Namespace):
+    """The SizeLimits of --max-params and --max-activation-mib (their defaults where not given)."""
+    from descgraph.desc.size import SizeLimits
+
+    default = SizeLimits()
+    return SizeLimits(
+        max_params=args.max_params or default.max_params,
+        max_activation_mib=args.max_activation_mib or default.max_activation_mib,
+    )
+
+
 def split_overrides(items: list[str]) -> tuple[list[str], list[str]]:
     """Separate `a.b=c` overrides from conf paths among positional arguments."""
     overrides = [x for x in items if "=" in x]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from descgraph.cli._common import positive_int, print_result
+from descgraph.cli._common import add_size_limits, positive_int, print_result, size_limits
 
 
 def _flat(result: dict[str, Any]) -> dict[str, Any]:
@@ -27,7 +27,7 @@ def cmd_export(args: argparse.Namespace) -> None:
     from descgraph.desc import load_desc
     from descgraph.export import export_onnx
 
-    desc = load_desc(args.desc)
+    desc = load_desc(args.desc, limits=size_limits(args))
     report = export_onnx(desc, args.output, args.weights, opset=args.opset, atol=args.atol)
     print_result(report.to_dict(), args.json)
 
@@ -36,7 +36,7 @@ def cmd_measure(args: argparse.Namespace) -> None:
     from descgraph.desc import load_desc
     from descgraph.hw.measure import measure_network
 
-    source = args.model if args.model.lower().endswith(".onnx") else load_desc(args.model)
+    source = args.model if args.model.lower().endswith(".onnx") else load_desc(args.model, limits=size_limits(args))
     result = measure_network(
         source,
         threads=args.threads,
@@ -97,6 +97,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17)")
     p.add_argument("--atol", type=float, default=1e-4, help="largest allowed |onnxruntime - PyTorch| (default 1e-4)")
     p.add_argument("--json", action="store_true", help="print JSON")
+    add_size_limits(p)
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("measure", help="latency of a network: onnxruntime beside PyTorch eager")
@@ -108,6 +109,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rounds", type=positive_int, default=5, help="rounds the candidates alternate in (default 5)")
     p.add_argument("--no-eager", action="store_true", help="time onnxruntime only")
     p.add_argument("--json", action="store_true", help="print JSON")
+    add_size_limits(p)
     p.set_defaults(func=cmd_measure)
 
     lut = sub.add_parser("lut", help="hardware cost lookup tables: build, predict, evaluate")

@@ -7,6 +7,7 @@ Every error names the path inside the desc, e.g.
 from __future__ import annotations
 
 from descgraph.desc.model_desc import CellDesc, ModelDesc, OpDesc, Shape
+from descgraph.desc.size import SizeLimits, check_size
 from descgraph.errors import DescError
 
 
@@ -93,8 +94,9 @@ def _validate_concat(cell: CellDesc, path: str, source: str | None) -> None:
         _check_op_io(cell.post_op, None, cell.out_shape[0], f"{path}.post_op", source)
 
 
-def validate_model_desc(desc: ModelDesc, source: str | None = None) -> None:
-    """Check every cell, the wiring between cells, aux towers and the logits op; raise DescError."""
+def validate_model_desc(desc: ModelDesc, source: str | None = None, limits: SizeLimits | None = None) -> None:
+    """Check every cell, the wiring between cells, aux towers and the logits op, then that its estimated size is
+    within `limits` (the defaults when None); raise DescError."""
     stem_outs = [s.ch_out for s in desc.model_stems]
     if any(c is None for c in stem_outs):
         _fail(source, "model_stems", "every model stem needs params.ch_out")
@@ -118,6 +120,7 @@ def validate_model_desc(desc: ModelDesc, source: str | None = None) -> None:
         if aux is not None and aux.ch_in != cell.out_shape[0]:
             _fail(source, f"aux_tower_descs[{i}].ch_in", f"{aux.ch_in} but cell {i} gives {cell.out_shape[0]} channels")
     _check_op_io(desc.logits_op, outs[-1], desc.n_classes, "logits_op", source)
+    check_size(desc, limits, source)
 
 
 def _stem_inputs(cell: CellDesc, index: int, path: str, source: str | None) -> list[int]:
