@@ -72,8 +72,10 @@ class SafeLoader(yaml.SafeLoader):
         mark = self.peek_event().start_mark
         if self.check_event(yaml.AliasEvent):
             node = super().compose_node(parent, index)
+            if id(node) not in self.extent:  # its anchor is still open: data that contains itself
+                raise YamlRefused("a YAML alias inside its own anchor", mark)
             self.n_aliases += 1
-            self.alias_nodes += self.extent.get(id(node), (1, 1))[0]
+            self.alias_nodes += self.extent[id(node)][0]
             if self.n_aliases > MAX_ALIASES or self.alias_nodes > MAX_ALIAS_NODES:
                 raise YamlRefused(f"more than {MAX_ALIASES} YAML aliases or {MAX_ALIAS_NODES} nodes behind them", mark)
             return node
@@ -125,9 +127,8 @@ def _hashable(value: Any) -> bool:
 def yaml_safe_load(text: str, source: str, error: type[Exception] = DescError, loader: type = SafeLoader) -> Any:
     """Parse YAML with the bounded safe loader (or a subclass); a tag such as !!python/object is refused, never
     executed, and so are duplicate keys, deep nesting and alias bombs, each in one line naming `source`."""
-    reader = loader(text)
     try:
-        return reader.get_single_data()
+        return _load_with(loader, text)
     except YamlRefused as e:
         where = f" (line {e.line})" if e.line else ""
         raise error(f"{source}{where}: {e}") from None
@@ -139,6 +140,12 @@ def yaml_safe_load(text: str, source: str, error: type[Exception] = DescError, l
         where = f" (line {mark.line + 1})" if mark else ""
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise error(f"{source}{where}: malformed YAML: {problem}") from None
+
+
+def _load_with(loader: type, text: str) -> Any:
+    reader = loader(text)  # reads the text: a character YAML does not allow is a YAMLError here
+    try:
+        return reader.get_single_data()
     finally:
         reader.dispose()
 

@@ -60,6 +60,7 @@ class ModelDescBuilder:
             aux_tower_descs=self.build_aux_towers(cell_descs),
             pool_op=self.build_model_pool(out_ch),
             logits_op=self.build_logits_op(out_ch, ds.n_classes),
+            affine=self.is_affine(),
             params={**(template.params if template is not None else {}), **conf.params},
         )
 
@@ -83,6 +84,10 @@ class ModelDescBuilder:
             ch *= 2 if i in reductions else 1
             out.append(ch)
         return out
+
+    def is_affine(self) -> bool:
+        """Whether the BNs of the cells, pool and logits learn scale and shift: yes, but in a search supernet."""
+        return True
 
     # --- model stems ----------------------------------------------------------------------------
     def build_model_stems(self, input_shape: Shape) -> tuple[list[OpDesc], list[Shape]]:

@@ -106,7 +106,7 @@ def compile_for_export(desc: ModelDesc, weights: str | os.PathLike | dict | None
 
     check_op_names(desc)
     torch.manual_seed(seed)
-    model = Model(desc, droppath=False, affine=True)
+    model = Model(desc, droppath=False)
     if weights is not None:
         load_weights(model, weights, desc)
     return InferenceNet(model).eval()

@@ -41,7 +41,7 @@ def save_checked_desc(desc: ModelDesc, path: Path, limits: SizeLimits | None = N
 
 def stage_model(conf: Conf, build: Callable[[], ModelDesc], path: Path | None, **model_kwargs: Any) -> Model:
     """A stage's model: everything seeded with the run's seed, the description built, saved checked at
-    `path` (unless None), compiled with `model_kwargs` (droppath, affine) and moved to the run's device."""
+    `path` (unless None), compiled with `model_kwargs` (droppath) and moved to the run's device."""
     seed_all(conf.common.seed)
     desc = build()
     if path is not None:

@@ -32,8 +32,9 @@ class Finalizers:
         self.max_final_edges = max_final_edges
 
     def finalize_model(self, model: Model) -> ModelDesc:
-        """The final description of `model`: the supernet's desc with every cell finalized."""
-        desc = model.desc.clone()
+        """The final description of `model`: the supernet's desc with every cell finalized, a network of its own
+        (its BNs learn, whether the supernet's did or not)."""
+        desc = model.desc.model_copy(update={"affine": True}, deep=True)
         desc.cell_descs = [self.finalize_cell(cell) for cell in model.cells]
         desc.params = {**desc.params, "finalizer": type(self).__name__}
         return desc
