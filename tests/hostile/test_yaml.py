@@ -98,6 +98,7 @@ def test_json_nested_deep_is_one_line(tmp_path, depth):
     _one_line(err, str(path), f"nested deeper than {MAX_DEPTH} levels")
 
 
+@pytest.mark.slow
 def test_json_nested_100000_deep_is_one_line_from_the_cli(tmp_path):
     path = tmp_path / "deep.json"
     path.write_text("[" * 100_000 + "]" * 100_000)
@@ -131,3 +132,15 @@ def test_a_merge_key_may_still_be_overridden(tmp_path):
     path = tmp_path / "merge.yaml"
     path.write_text("base: &base {seed: 1, resume: false}\ncommon:\n  <<: *base\n  seed: 8\n")
     assert read_data(path, ConfError)["common"] == {"seed": 8, "resume": False}
+
+
+def test_an_alias_inside_its_own_anchor_is_one_line(tmp_path):
+    with pytest.raises(ConfError) as err:
+        load_conf(["darts_toy"], ["common=&a [*a]"])
+    _one_line(err, "command line: common", "a YAML alias inside its own anchor")
+
+
+def test_a_character_yaml_does_not_allow_is_one_line():
+    with pytest.raises(ConfError) as err:
+        load_conf(["darts_toy"], ["algo=\x1b"])
+    _one_line(err, "command line: algo", "malformed YAML")
