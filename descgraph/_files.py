@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
+import re
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +16,7 @@ from typing import IO, Any
 import yaml
 from pydantic import ValidationError
 
-from descgraph.errors import DescError, DescgraphError
+from descgraph.errors import DescError, DescgraphError, OutputError
 
 
 @contextlib.contextmanager
@@ -21,20 +24,109 @@ def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
     """Open a temp file beside `path` for writing; on success it is flushed to disk and renamed onto `path`.
 
     A crash, or an error inside the block, leaves `path` as it was (the temp file is removed), so no reader
-    ever sees a half-written file. The folder is created when missing.
+    ever sees a half-written file. The folder is created when missing. Where the file lands is
+    `output_target(path)`: a symlink's target (the link stays a link); a FIFO or a character device
+    (`/dev/null`, `/dev/stdout`) is written into, never replaced. A new file gets the mode the umask
+    gives (0666 & ~umask), a replaced one keeps its mode; temp files that a killed write left are removed.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    target = output_target(path)
+    if target.exists() and not target.is_file():
+        with open(target, mode) as f:
+            yield f
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(target)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}-", suffix=".tmp")
     try:
         with os.fdopen(fd, mode) as f:
             yield f
             f.flush()
+            os.fchmod(f.fileno(), _file_mode(target))
             os.fsync(f.fileno())  # the rename must never publish bytes still in the page cache
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def output_target(path: str | os.PathLike) -> Path:
+    """The file that writing `path` changes: a symlink's target (the file it names, made if missing), else `path`.
+
+    Raises:
+        OutputError: the target is a folder, or a special file other than a FIFO or a character device.
+    """
+    path = Path(path)
+    try:
+        kind = path.stat().st_mode  # through links, /dev/stdout's to a pipe included
+    except OSError:  # missing, or under a file: creating it says what is wrong
+        kind = stat.S_IFREG
+    if stat.S_ISDIR(kind):
+        raise OutputError(f"{path}: is a folder; give a file name to write")
+    if stat.S_ISFIFO(kind) or stat.S_ISCHR(kind):
+        return path  # written into, through any link
+    if not stat.S_ISREG(kind):
+        raise OutputError(f"{path}: is a special file, not a regular file, FIFO or character device; not written")
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
+def refuse_overwriting_inputs(
+    output: str | os.PathLike | None, *inputs: str | os.PathLike | None, way_out: str = "write to another file"
+) -> None:
+    """Raise OutputError when `output` is one of `inputs` (the same file under any name, link or hard link)."""
+    if output is None:
+        return
+    for given in inputs:
+        if given is not None and _same_file(output, given):
+            raise OutputError(f"{output}: is also an input of this command ({given}); {way_out}")
+
+
+def _same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """Whether two paths name one file (existing ones by device and inode, others by their resolved path)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+# a temp file of ours: .<name>.<pid>-<8 random chars>.tmp (before pids were in the name: .<name>.<8 chars>.tmp)
+_TEMP_TAIL = re.compile(r"(?:(\d+)-)?[a-z0-9_]{8}\.tmp")
+
+
+def remove_stale_temporaries(target: Path) -> None:
+    """Remove the temp files of earlier writes of `target` whose writer is gone (a SIGKILL mid-write leaves them).
+
+    Only files named as `atomic_open` names them, beside `target`; a temp of a live process is kept.
+    """
+    prefix = f".{target.name}."
+    for entry in target.parent.glob(glob.escape(prefix) + "*.tmp"):
+        match = _TEMP_TAIL.fullmatch(entry.name[len(prefix) :])
+        if match and not _is_running(match.group(1)):
+            entry.unlink(missing_ok=True)
+
+
+def _is_running(pid: str | None) -> bool:
+    """Whether the process `pid` (text; None for a temp of an older descgraph, taken as gone) is alive."""
+    if pid is None:
+        return False
+    if int(pid) == os.getpid():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except PermissionError:  # another user's process
+        return True
+    except (ProcessLookupError, OverflowError):
+        return False
+    return True
+
+
+def _file_mode(target: Path) -> int:
+    """The mode a written file gets: the replaced file's, else what the umask leaves of 0666."""
+    try:
+        return stat.S_IMODE(target.stat().st_mode)
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:

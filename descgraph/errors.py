@@ -36,3 +36,7 @@ class CheckpointError(DescgraphError):
 
 class LutError(DescgraphError):
     """A lookup table is malformed, was made for other settings, or lacks an entry a description needs."""
+
+
+class OutputError(DescgraphError):
+    """An output would destroy something the user has: an input of the same command, a folder, a device."""

@@ -5,13 +5,23 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from descgraph.cli._common import add_size_limits, load_confs, print_result, size_limits, stage_of
+from descgraph.cli._common import (
+    add_size_limits,
+    conf_paths,
+    load_confs,
+    load_model_desc,
+    print_result,
+    size_limits,
+    stage_of,
+)
 
 
 def cmd_build(args: argparse.Namespace) -> None:
+    from descgraph._files import refuse_overwriting_inputs
     from descgraph.builders import get_builder
     from descgraph.desc import load_desc, save_desc, validate_model_desc
 
+    refuse_overwriting_inputs(args.output, *conf_paths(args.items), args.template)
     conf = load_confs(args.items, "build")
     md_conf = stage_of(conf, args.stage).model_desc
     template = load_desc(args.template, limits=conf.common.size_limits()) if args.template else None
@@ -22,21 +32,18 @@ def cmd_build(args: argparse.Namespace) -> None:
 
 
 def cmd_show(args: argparse.Namespace) -> None:
-    from descgraph.desc import load_desc
     from descgraph.nn import describe
 
-    print_result(describe(load_desc(args.desc, limits=size_limits(args))), args.json)
+    print_result(describe(load_model_desc(args.desc, size_limits(args))), args.json)
 
 
 def cmd_validate(args: argparse.Namespace) -> None:
-    from descgraph.desc import load_desc, read_data
-    from descgraph.nn.check import check_op_names
+    from descgraph.desc import read_data
 
     for path in args.files:
         data = read_data(path) if Path(path).exists() else None
         if isinstance(data, dict) and "cell_descs" in data:
-            desc = load_desc(path, limits=size_limits(args))
-            check_op_names(desc, source=path)
+            desc = load_model_desc(path, size_limits(args))
             print(f"{path}: ok (model desc, {len(desc.cell_descs)} cells, hash {desc.hash()[:12]})")
         else:
             _validate_conf(path)

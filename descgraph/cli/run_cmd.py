@@ -6,14 +6,21 @@ import argparse
 import json
 from pathlib import Path
 
-from descgraph.cli._common import load_confs
+from descgraph.cli._common import conf_paths, load_confs
+
+# files of the experiment folder a run writes at its top, before anything else
+EXPDIR_FILES = ("conf.yaml", "log.txt", "summary.json", "report.html")
+KEEP_THE_CONF = "copy the conf out of the experiment folder, or give another --expdir"
 
 
 def cmd_run(args: argparse.Namespace) -> None:
+    from descgraph._files import refuse_overwriting_inputs
     from descgraph.nas import get_runner_class
 
     conf = load_confs(args.items, "run")
     expdir = Path(args.expdir or Path(conf.common.logdir).expanduser() / conf.common.experiment_name)
+    for name in EXPDIR_FILES:  # `run DIR/conf.yaml --expdir DIR` would overwrite the user's own conf
+        refuse_overwriting_inputs(expdir / name, *conf_paths(args.items), way_out=KEEP_THE_CONF)
     runner = get_runner_class(conf.algo)(conf, expdir)
     summary = runner.run(search=not args.no_search, eval=not args.no_eval)
     if not args.json:

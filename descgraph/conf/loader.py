@@ -29,6 +29,7 @@ from descgraph.conf.schema import DEFAULT_ALGO, Conf, algo_conf_class, owners_of
 from descgraph.errors import ConfError
 
 INCLUDE_KEY, COPY_KEY, COPY_PREFIX = "__include__", "_copy", "_copy:"
+CONF_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")  # what a top-level key of a conf file can look like
 DEFAULT_VARIABLES = {"default_dataroot": "~/dataroot"}
 COMMAND_LINE = "command line"
 CONF_SUFFIXES = (".yaml", ".yml")
@@ -111,6 +112,9 @@ def _read_mapping(path: Path, stack: tuple[Path, ...]) -> dict:
     data = {} if data is None else data
     if not isinstance(data, dict):
         raise ConfError(f"{path}: <root>: expected a mapping at the top, got {type(data).__name__}")
+    if not all(isinstance(key, str) and CONF_KEY.fullmatch(key) for key in data):
+        # another kind of file (`root:*:19000:...:` reads as a key): its text stays out of the message
+        raise ConfError(f"{path}: <root>: a top-level key is not a conf key name; is this a conf file?")
     return _clone(data)
 
 

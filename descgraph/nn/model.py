@@ -12,7 +12,7 @@ from descgraph.desc import ModelDesc
 from descgraph.nn.arch_params import arch_parameters, weight_parameters
 from descgraph.nn.aux_tower import AuxTower
 from descgraph.nn.cell import Cell
-from descgraph.nn.check import check_op_names
+from descgraph.nn.check import check_ops
 from descgraph.nn.recompute import run_recomputed
 
 
@@ -29,7 +29,7 @@ class Model(nn.Module):
 
     def __init__(self, desc: ModelDesc, droppath: bool = True):
         super().__init__()
-        check_op_names(desc)
+        check_ops(desc)
         self.desc = desc
         # model stems always learn their BN (DARTS search keeps an affine stem while cells are non-affine)
         self.model_stems = nn.ModuleList(ops.create(s, affine=True) for s in desc.model_stems)

@@ -57,6 +57,11 @@ def _supplied_kwargs(op_desc: OpDesc, signature: inspect.Signature, affine: bool
     return kwargs
 
 
+def check_params(op_desc: OpDesc) -> None:
+    """Raise DescError when the registered class of `op_desc` does not take its params (see `create`)."""
+    _check_params(op_desc, inspect.signature(_lookup(op_desc.name)))
+
+
 def _check_params(op_desc: OpDesc, signature: inspect.Signature) -> None:
     """Refuse params the class does not take, required ones that are missing, and stray children."""
     name, params = op_desc.name, signature.parameters

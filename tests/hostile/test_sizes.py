@@ -48,9 +48,9 @@ def test_a_genotype_concat_range_past_its_cell_is_one_line():
     _one_line(err, "normal_concat: 999999999998 states, but a cell of these edges has at most 4")
 
 
-def test_more_reductions_than_cells_is_refused_not_clamped(capsys):
+def test_more_reductions_than_cells_is_refused_not_clamped(tmp_path, capsys):
     argv = ["build", "darts", "nas.search.model_desc.n_cells=3", "nas.search.model_desc.n_reductions=7"]
-    assert main([*argv, "-o", "unused.yaml"]) == 2
+    assert main([*argv, "-o", str(tmp_path / "refused.yaml")]) == 2
     assert (
         capsys.readouterr()
         .err.strip()

@@ -8,12 +8,13 @@ import sys
 
 import pytest
 
-from descgraph._files import MAX_DEPTH, read_data
+from descgraph._files import read_data
 from descgraph.conf import load_conf
 from descgraph.desc import load_desc
 from descgraph.errors import ConfError, DescError
 from descgraph.interop.archai_yaml import parse_archai_yaml
 
+MAX_DEPTH = 100  # the nesting YAML and JSON files may have
 # Expanded, this is 9**9 (387 million) strings: the billion-laughs shape.
 ALIAS_BOMB = 'a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n' + "".join(
     f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi")
