@@ -28,7 +28,8 @@ STAGE_DATA_PARTS = ("model_desc", "loader")  # the stage sections that hold a `d
 # Ranges of the numeric fields: far above any network or run this project makes, far below what hangs or
 # overflows (a seed numpy cannot take, a 100,000-pixel image, a thousand loader processes).
 MAX_CLASSES, MAX_CHANNELS, MAX_IMAGE_SIZE, MAX_IMAGES = 100_000, 65_536, 4096, 10_000_000
-MAX_CELLS, MAX_NODES, MAX_BATCH, MAX_EPOCHS = 1000, 64, 65_536, 100_000
+MAX_CELLS, MAX_NODES, MAX_BATCH, MAX_EPOCHS = 1000, 32, 65_536, 100_000
+MAX_CELL_NODES = 2048  # cells x nodes: a supernet of every edge is built in seconds, not hours
 MAX_WORKERS, MAX_THREADS = 256, 1024
 # elastic choices: upper bounds here, the rest is the elastic builder's check (one line naming the stage)
 Depth = Annotated[int, Field(le=MAX_CELLS)]
@@ -135,6 +136,14 @@ class ModelDescConf(ConfModel):
     elastic: ElasticSpaceConf = Field(
         default_factory=ElasticSpaceConf, description="elastic MobileNet space (builder elastic_mobilenet)"
     )
+
+    @model_validator(mode="after")
+    def _buildable(self) -> ModelDescConf:
+        if self.n_cells * self.cell.n_nodes > MAX_CELL_NODES:
+            raise rule_error(
+                f"{self.n_cells} cells of {self.cell.n_nodes} nodes: more than {MAX_CELL_NODES} nodes in all", "n_cells"
+            )
+        return self
 
 
 class LoaderConf(ConfModel):

@@ -105,3 +105,10 @@ def test_an_empty_input_axis_is_refused():
     with pytest.raises(DescError) as err:
         parse_desc(data, source="d.yaml")
     _one_line(err, "d.yaml: input_shape[1]:")
+
+
+def test_a_supernet_too_many_nodes_to_build_is_refused_before_the_builder_loops():
+    overrides = ["nas.search.model_desc.n_cells=700", "nas.search.model_desc.cell.n_nodes=30"]
+    with pytest.raises(ConfError) as err:
+        load_conf(["darts_toy"], overrides)
+    _one_line(err, "command line: nas.search.model_desc.n_cells: 700 cells of 30 nodes: more than 2048 nodes in all")
