@@ -157,7 +157,7 @@ class DiscreteSearcher(Searcher):
         """Train a candidate from the run's seed (the same start for every candidate); its score is the last
         epoch's search-val top-1."""
         start = time.perf_counter()
-        model = stage_model(self.conf, lambda: desc, None, droppath=False, affine=True)
+        model = stage_model(self.conf, lambda: desc, None, droppath=False)
         trainer = stage_trainer(self.conf, trainer_class, self.conf.nas.search, model, "candidate")
         last = trainer.fit(loaders.train, loaders.val).last
         extra = {

@@ -31,6 +31,27 @@ positive_float = ranged(float, lambda v: 0 < v < math.inf, "a finite number abov
 non_negative_float = ranged(float, lambda v: 0 <= v < math.inf, "a finite number of at least 0")
 
 
+def add_size_limits(parser: argparse.ArgumentParser) -> None:
+    """--max-params and --max-activation-mib: raise the estimated size a description may have to be compiled."""
+    parser.add_argument(
+        "--max-params", type=positive_int, help="largest estimated weight count to compile (default 2e9)"
+    )
+    parser.add_argument(
+        "--max-activation-mib", type=positive_int, help="largest estimated activation memory of one input, MiB"
+    )
+
+
+def size_limits(args: argparse.Namespace):
+    """The SizeLimits of --max-params and --max-activation-mib (their defaults where not given)."""
+    from descgraph.desc.size import SizeLimits
+
+    default = SizeLimits()
+    return SizeLimits(
+        max_params=args.max_params or default.max_params,
+        max_activation_mib=args.max_activation_mib or default.max_activation_mib,
+    )
+
+
 def split_overrides(items: list[str]) -> tuple[list[str], list[str]]:
     """Separate `a.b=c` overrides from conf paths among positional arguments."""
     overrides = [x for x in items if "=" in x]
@@ -47,12 +68,13 @@ def print_result(data: dict[str, Any], as_json: bool) -> None:
         print(f"{key:<{width}}  {value}")
 
 
-def load_model_desc(path: str):
-    """A description file, validated and checked against the op registry; an error names the file and key path."""
+def load_model_desc(path: str, limits=None):
+    """A description file, validated (its estimated size within `limits`, SizeLimits) and checked against the op
+    registry; an error names the file and key path."""
     from descgraph.desc import load_desc
     from descgraph.nn.check import check_ops
 
-    desc = load_desc(path)
+    desc = load_desc(path, limits=limits)
     check_ops(desc, source=path)
     return desc
 

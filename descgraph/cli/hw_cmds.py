@@ -6,12 +6,14 @@ import argparse
 from typing import Any
 
 from descgraph.cli._common import (
+    add_size_limits,
     load_model_desc,
     non_negative_float,
     non_negative_int,
     positive_int,
     print_result,
     ranged,
+    size_limits,
 )
 
 # the opsets torch.onnx exports (torch.onnx._constants.ONNX_MIN_OPSET, ONNX_MAX_OPSET)
@@ -38,7 +40,7 @@ def cmd_export(args: argparse.Namespace) -> None:
     from descgraph.export import export_onnx
 
     refuse_overwriting_inputs(args.output, args.desc, args.weights)
-    desc = load_model_desc(args.desc)
+    desc = load_model_desc(args.desc, size_limits(args))
     report = export_onnx(desc, args.output, args.weights, opset=args.opset, atol=args.atol)
     print_result(report.to_dict(), args.json)
 
@@ -46,7 +48,7 @@ def cmd_export(args: argparse.Namespace) -> None:
 def cmd_measure(args: argparse.Namespace) -> None:
     from descgraph.hw.measure import measure_network
 
-    source = args.model if args.model.lower().endswith(".onnx") else load_model_desc(args.model)
+    source = args.model if args.model.lower().endswith(".onnx") else load_model_desc(args.model, size_limits(args))
     result = measure_network(
         source,
         threads=args.threads,
@@ -113,6 +115,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "--atol", type=non_negative_float, default=1e-4, help="largest allowed |onnxruntime - PyTorch| (default 1e-4)"
     )
     p.add_argument("--json", action="store_true", help="print JSON")
+    add_size_limits(p)
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("measure", help="latency of a network: onnxruntime beside PyTorch eager")
@@ -124,6 +127,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rounds", type=positive_int, default=5, help="rounds the candidates alternate in (default 5)")
     p.add_argument("--no-eager", action="store_true", help="time onnxruntime only")
     p.add_argument("--json", action="store_true", help="print JSON")
+    add_size_limits(p)
     p.set_defaults(func=cmd_measure)
 
     lut = sub.add_parser("lut", help="hardware cost lookup tables: build, predict, evaluate")

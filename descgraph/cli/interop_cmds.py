@@ -49,14 +49,13 @@ def cmd_import_nb201(args: argparse.Namespace) -> None:
 
 def _read_json_arch(text_or_file: str) -> tuple[Any, str]:
     """An NNI arch dict from a JSON file, or a JSON object given on the command line, and where it came from."""
+    from descgraph._files import json_safe_load
     from descgraph.errors import DescError
 
     is_literal = text_or_file.lstrip().startswith("{")
     source = "arch" if is_literal else text_or_file
     try:
-        return json.loads(text_or_file if is_literal else Path(text_or_file).read_text()), source
-    except json.JSONDecodeError as e:
-        raise DescError(f"{source} (line {e.lineno}): malformed JSON: {e.msg}") from None
+        return json_safe_load(text_or_file if is_literal else Path(text_or_file).read_text(), source), source
     except FileNotFoundError:
         raise DescError(f"{source}: no such file (give a JSON file or a JSON object)") from None
     except (OSError, UnicodeDecodeError) as e:

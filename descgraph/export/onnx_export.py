@@ -105,7 +105,7 @@ def compile_for_export(desc: ModelDesc, weights: str | os.PathLike | dict | None
     from descgraph.nn import Model
 
     torch.manual_seed(seed)
-    model = Model(desc, droppath=False, affine=True)
+    model = Model(desc, droppath=False)
     if weights is not None:
         load_weights(model, weights, desc)
     return InferenceNet(model).eval()

@@ -34,7 +34,8 @@ class Finalizers:
         self.max_final_edges = max_final_edges
 
     def finalize_model(self, model: Model) -> ModelDesc:
-        """The final description of `model`: the supernet's desc with every cell finalized.
+        """The final description of `model`: the supernet's desc with every cell finalized, a network of its own
+        (its BNs learn, whether the supernet's did or not).
 
         Raises:
             DivergenceError: an architecture weight is NaN or infinite (nothing can be chosen from it).
@@ -44,7 +45,7 @@ class Finalizers:
             raise DivergenceError(
                 f"{bad}: architecture weights are not finite: the search diverged, nothing to finalize"
             )
-        desc = model.desc.clone()
+        desc = model.desc.model_copy(update={"affine": True}, deep=True)
         desc.cell_descs = [self.finalize_cell(cell) for cell in model.cells]
         desc.params = {**desc.params, "finalizer": type(self).__name__}
         return desc

@@ -76,7 +76,7 @@ def test_a_bignas_sandwich_step_that_diverges_stops_the_search(tmp_path, capsys)
 
 def test_finalizers_refuse_nan_architecture_weights():
     md = load_conf("darts_digits", [f"nas.search.model_desc.{m}" for m in MACRO]).nas.search.model_desc
-    model = Model(get_builder(md.builder).build(md), droppath=False, affine=False)
+    model = Model(get_builder(md.builder).build(md), droppath=False)
     with torch.no_grad():
         next(model.arch_params())[0] = float("nan")
     with pytest.raises(DivergenceError) as err:

@@ -57,11 +57,11 @@ def train_stage(stage_name: str, overrides: tuple[str, ...] = ()) -> dict[str, A
     loaders = get_loaders(stage.loader, seed=conf.common.seed)
     builder = get_builder(stage.model_desc.builder)
     if search:
-        model = stage_model(conf, lambda: builder.build(stage.model_desc), None, droppath=False, affine=False)
+        model = stage_model(conf, lambda: builder.build(stage.model_desc), None, droppath=False)
         model = model.double()
     else:
         final = get_builder("darts").build(conf.nas.search.model_desc)  # a supernet's cells stand in for a final
-        model = stage_model(conf, lambda: builder.build(stage.model_desc, template=final), None, affine=True)
+        model = stage_model(conf, lambda: builder.build(stage.model_desc, template=final), None)
     trainer = stage_trainer(conf, Float64DartsArchTrainer if search else Trainer, stage, model, stage_name)
     result = trainer.fit(loaders.train, loaders.val if search else loaders.test)
     return {"state": model.state_dict(), "epochs": result.epochs}
@@ -95,7 +95,7 @@ def _tiny_supernet() -> Model:
     md.model_stems.init_node_ch, md.model_stems.stem_multiplier = 4, 1
     md.dataset.image_size, md.dataset.channels, md.dataset.n_classes = 8, 1, 3
     torch.manual_seed(0)
-    model = Model(get_builder("darts").build(md), droppath=False, affine=False).double()
+    model = Model(get_builder("darts").build(md), droppath=False).double()
     with torch.no_grad():
         for a in model.arch_params():
             a.normal_(0, 0.5)

@@ -76,7 +76,7 @@ def _digits_supernet_and_loaders(nan_val: bool):
     conf = load_conf("darts_digits", [f"nas.search.model_desc.{m}" for m in macro] + ["nas.search.trainer.epochs=1"])
     md = conf.nas.search.model_desc
     torch.manual_seed(0)
-    model = Model(get_builder(md.builder).build(md), droppath=False, affine=False)
+    model = Model(get_builder(md.builder).build(md), droppath=False)
     x, y = torch.randn(16, 1, 8, 8), torch.randint(0, 10, (16,))
     val = TensorDataset(torch.full_like(x, float("nan")) if nan_val else x, y)
     return conf, model, DataLoader(TensorDataset(x, y), batch_size=8), DataLoader(val, batch_size=8)
