@@ -36,3 +36,19 @@ class CheckpointError(DescgraphError):
 
 class LutError(DescgraphError):
     """A lookup table is malformed, was made for other settings, or lacks an entry a description needs."""
+
+
+class OutputError(DescgraphError):
+    """An output would destroy something the user has: an input of the same command, a folder, a device."""
+
+
+class DivergenceError(DescgraphError):
+    """Training diverged: a loss or a weight is NaN or infinite (names the stage, the epoch and the step)."""
+
+
+class ExperimentFolderError(DescgraphError):
+    """An experiment folder holds another experiment, or another run is using it."""
+
+
+class DistributedError(DescgraphError):
+    """A data-parallel run cannot start or go on: a bad world size, or a rank that died or timed out."""

@@ -37,7 +37,7 @@ def measure(batch: int, steps: int, threads: int, recompute: int | None = None) 
     torch.manual_seed(0)
     stage = load_conf([resolve_conf_path("darts")]).nas.search
     md, trainer = stage.model_desc, stage.trainer
-    model = Model(get_builder(md.builder).build(md), droppath=False, affine=False)
+    model = Model(get_builder(md.builder).build(md), droppath=False)
     # the layout and recomputation the search trainer uses (nas.search.trainer in confs/algos/darts.yaml)
     layout = torch.channels_last if trainer.channels_last else torch.contiguous_format
     model = model.to(memory_format=layout)

@@ -8,7 +8,7 @@ import re
 from pydantic import Field, field_validator, model_validator
 
 from descgraph._registry import close_matches
-from descgraph.conf import Conf, ConfModel, NasConf, StageConf, TrainerConf, register_algo_conf, rule_error
+from descgraph.conf import Conf, ConfModel, NasConf, SearchStageConf, TrainerConf, register_algo_conf, rule_error
 from descgraph.hw.cost import COST_MODELS
 
 DEVICE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -21,10 +21,10 @@ def _cost_model_error(at: str, name: str):
 
 class SandwichConf(ConfModel):
     use_sandwich_sampling: bool = Field(True, description="largest, smallest and random children per step")
-    n_random: int = Field(2, ge=0, description="random children per sandwich step")
+    n_random: int = Field(2, ge=0, le=64, description="random children per sandwich step")
     distillation_weight: float = Field(0.5, ge=0, le=1, description="share of the distillation loss for children")
     temperature: float = Field(1.0, gt=0, description="softmax temperature of in-place distillation")
-    calib_batches: int = Field(8, ge=1, description="training batches that recalibrate BN for a child")
+    calib_batches: int = Field(8, ge=1, le=100_000, description="training batches that recalibrate BN for a child")
 
 
 class BigNASTrainerConf(TrainerConf):
@@ -51,11 +51,11 @@ class DeviceConf(ConfModel):
 
 
 class MultiObjectiveConf(ConfModel):
-    population_size: int = Field(100, ge=2, description="children per generation")
-    generations: int = Field(50, ge=1, description="generations of the evolution")
+    population_size: int = Field(100, ge=2, le=100_000, description="children per generation")
+    generations: int = Field(50, ge=1, le=100_000, description="generations of the evolution")
     mutation_prob: float = Field(0.1, ge=0, le=1, description="chance that a decision of a new child is redrawn")
     crossover_share: float = Field(0.5, ge=0, le=1, description="share of new children made by crossover")
-    parents: int = Field(16, ge=1, description="best feasible children per device kept as parents")
+    parents: int = Field(16, ge=1, le=100_000, description="best feasible children per device kept as parents")
     time_limit_s: float = Field(0.0, ge=0, description="stop the search after this many seconds (0: no limit)")
     pareto_cost: str = Field("flops", description="cost model of the accuracy-cost Pareto front")
     devices: list[DeviceConf] = Field(default_factory=list, description="target devices and their cost budgets")
@@ -75,7 +75,7 @@ class MultiObjectiveConf(ConfModel):
         return [(device.name, dict(device.constraints)) for device in self.devices]
 
 
-class BigNASSearchConf(StageConf):
+class BigNASSearchConf(SearchStageConf):
     """The search stage: sandwich training, then children scored on search-val, so it needs a share of it."""
 
     trainer: BigNASTrainerConf = Field(default_factory=BigNASTrainerConf, description="sandwich training")

@@ -3,7 +3,7 @@ on held-out data drawn once, and costs under cost models."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import islice
 
@@ -11,11 +11,17 @@ import torch
 from torch.utils.data import DataLoader
 
 from algos.bignas.search import Candidate
+from algos.bignas.space import BigNASSpace
 from algos.bignas.supernet import Supernet, recalibrate_bn, resize
+from descgraph.conf import Conf
 from descgraph.conf.schema import LoaderConf
-from descgraph.data import BatchTransform, Loaders, make_loader, split_train_val
-from descgraph.desc.elastic import BigNASConfig, apply_config
+from descgraph.data import BatchTransform, Loaders, get_loaders, make_loader, split_train_val
+from descgraph.desc import ModelDesc
+from descgraph.desc.elastic import BigNASConfig, apply_config, elastic_space
 from descgraph.hw.cost import CostModel
+from descgraph.nas._common import resolve_device
+from descgraph.nas.discrete import Code
+from descgraph.nn import Model
 from descgraph.train import topk_correct
 from descgraph.train.seeding import derive_seed, loader_generators
 
@@ -36,11 +42,15 @@ def child_data(loaders: Loaders, loader_conf: LoaderConf, calib_batches: int, se
         for generator in loader_generators(loaders.train):
             generator.manual_seed(derive_seed(seed, -2))
         calib = [x for x, _ in islice(loaders.train, calib_batches)]
+    return ChildData(calib, plain_val(loaders, loader_conf, seed), loaders.test)
+
+
+def plain_val(loaders: Loaders, loader_conf: LoaderConf, seed: int) -> DataLoader:
+    """Search-val (the split get_loaders made), unaugmented."""
     splits = loaders.splits
-    val_set = split_train_val(splits.train, loader_conf.val_ratio, seed)[1]  # the split get_loaders made
+    val_set = split_train_val(splits.train, loader_conf.val_ratio, seed)[1]
     plain = BatchTransform(splits.mean, splits.std)
-    val = make_loader(val_set, loader_conf.test_batch, plain, loader_conf, seed, shuffle=False)
-    return ChildData(calib, val, loaders.test)
+    return make_loader(val_set, loader_conf.test_batch, plain, loader_conf, seed, shuffle=False)
 
 
 def layout_of(channels_last: bool) -> torch.memory_format:
@@ -102,3 +112,32 @@ def top1(model: torch.nn.Module, batches: Iterable, to_device, resolution: int |
         correct += int(topk_correct(logits, y.to(logits.device), (1,))[0])
         n += len(y)
     return 100.0 * correct / max(n, 1)
+
+
+@dataclass(frozen=True)
+class ChildScorer:
+    """Builds a worker's evaluator of children: the trained supernet rebuilt from its description and
+    weights, the driver's calibration batches, search-val from the worker's own loaders. Pickled to Ray actors.
+
+    Attributes:
+        conf: the effective conf (device, seed, the search stage's loader).
+        desc: the supernet's description.
+        state: the trained supernet's weights.
+        calib: the BN calibration batches.
+    """
+
+    conf: Conf
+    desc: ModelDesc
+    state: dict[str, torch.Tensor]
+    calib: list[torch.Tensor]
+
+    def __call__(self) -> Callable[[Code], tuple[float, dict]]:
+        stage, device = self.conf.nas.search, resolve_device(self.conf.common.device)
+        model = Model(self.desc, droppath=False)
+        model.load_state_dict(self.state)
+        supernet, space = Supernet(model.to(device)), BigNASSpace(elastic_space(self.desc))
+        loaders = get_loaders(stage.loader, seed=self.conf.common.seed)
+        val = plain_val(loaders, stage.loader, self.conf.common.seed)
+        judge = ChildJudge(supernet, ChildData(self.calib, val, loaders.test), device, {},
+                           layout_of(stage.trainer.channels_last))  # fmt: skip
+        return lambda code: (judge.accuracy(space.decode(code), val), {})

@@ -16,11 +16,14 @@ from algos.bignas.trainer import BigNASTrainer
 from descgraph.data import Loaders, get_loaders
 from descgraph.hw.cost import CostModel, cost_model_from_conf
 from descgraph.nas import ExperimentRunner, register_algo
+from descgraph.nas.executor import connect_ray
 
 
 @register_algo("bignas", conf=BigNASConf)
 class BigNASExperimentRunner(ExperimentRunner):
     """Sandwich-train the supernet, evolve children for every device, save and test each device's child."""
+
+    search_on_ranks = False  # sandwich training and the evolution of children run in one process
 
     _loaders: Loaders | None = None
 
@@ -30,6 +33,7 @@ class BigNASExperimentRunner(ExperimentRunner):
         self.devices = mo.targets()
         names = sorted({mo.pareto_cost, *(model for _, constraints in self.devices for model in constraints)})
         self.cost_models = {name: self.cost_model(name) for name in names}
+        connect_ray(self.conf.nas.search.workers, self.conf.nas.search.ray_address)  # a bad address: before any file
 
     def cost_model(self, name: str) -> CostModel:
         """A cost model of the devices' constraints or the Pareto front, by registered name (`hw` gives a LUT)."""

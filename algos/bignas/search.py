@@ -17,9 +17,10 @@ from typing import Any
 from algos.bignas.space import BigNASSpace
 from descgraph.desc.elastic import BigNASConfig
 from descgraph.nas.discrete import Code
-from descgraph.nas.discrete.loop import TrialLog, replay_records, search_loop
+from descgraph.nas.discrete.loop import TrialLog, search_loop
 from descgraph.nas.discrete.multi_objective import MultiObjectiveEvolution, WithinBudgets, pareto_front
 from descgraph.nas.discrete.strategy import Trial
+from descgraph.nas.executor import TrialExecutor
 
 log = logging.getLogger("descgraph")
 
@@ -98,7 +99,7 @@ def trial_record(trial: Trial, is_new: bool, index: int) -> dict[str, Any]:
 
 def multi_objective_search(
     space: BigNASSpace,
-    evaluate: Callable[[BigNASConfig], Candidate],
+    evaluate: Callable[[BigNASConfig], Candidate] | TrialExecutor,
     target_devices: list[tuple[str, dict[str, float]]],
     population_size: int = 100,
     generations: int = 50,
@@ -113,13 +114,15 @@ def multi_objective_search(
     on_generation: Callable[[dict], None] | None = None,
     trials: TrialLog | None = None,
     resume: bool = False,
+    window: int = 1,
 ) -> SearchOutcome:
     """Evolve children of `space` towards the best accuracy within each device's budgets.
 
     Args:
         space: the children.
         evaluate: a child's Candidate: accuracy with inherited weights (after BN recalibration) and its
-            costs under every cost model that a constraint or `pareto_cost` names.
+            costs under every cost model that a constraint or `pareto_cost` names; or an executor of
+            windows of codes, each to (accuracy, {"costs": costs}).
         target_devices: (name, {cost model name: largest cost allowed}) per device.
         population_size: children per generation.
         generations: generations to run.
@@ -133,6 +136,7 @@ def multi_objective_search(
         on_generation: called with each generation's record (those of replayed trials again, in order).
         trials: a trial log, one line per proposed child; None keeps none.
         resume: replay the trials already in `trials` (the strategy proposes each again, checked) and go on.
+        window: children proposed ahead of their results, within a generation (the history is the same for any).
 
     Returns:
         Each device's pick (or its one-line reason for having none), the Pareto front and how the search
@@ -144,12 +148,11 @@ def multi_objective_search(
         target_devices, population_size, generations, pareto_cost, mutation_prob, crossover_share, parents, first
     )
     strategy.setup(space, seed)
-    known: dict[Code, float] = {}
+    records: list[dict[str, Any]] = []
     if trials is not None:
         records = trials.restore() if resume else []
         if not resume:
             trials.rewrite([])
-        known = replay_records(strategy, records, str(trials.path))
     emitted = 0
 
     def emit() -> None:
@@ -168,12 +171,13 @@ def multi_objective_search(
             trials.append(trial_record(trial, is_new, len(strategy.history) - 1))
         emit()
 
-    emit()
     stopped: list[str] = []
     search_loop(
-        strategy, judge, None, None, known, on_trial, time_limit_s=time_limit_s, stop_on_interrupt=True,
-        on_stop=stopped.append,
+        strategy, evaluate if isinstance(evaluate, TrialExecutor) else judge, None, None, None, on_trial,
+        window=window, replay=records, replay_source=str(trials.path) if trials is not None else "",
+        time_limit_s=time_limit_s, stop_on_interrupt=True, on_stop=stopped.append,
     )  # fmt: skip
+    emit()  # the generations of a replay that ended the search
     outcome = _outcome(strategy, space, target_devices, units, STOPPED.get(stopped[0], "finished"))
     if outcome.stopped == "interrupted":
         log.warning("evolution interrupted after %d generations: returning the best so far", outcome.generations)

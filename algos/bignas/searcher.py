@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from algos.bignas.finalizers import ChildFinalizers
-from algos.bignas.judge import ChildData, ChildJudge, child_data, layout_of
+from algos.bignas.judge import ChildData, ChildJudge, ChildScorer, child_data, layout_of
 from algos.bignas.pareto import plot_pareto, write_pareto_yaml
 from algos.bignas.search import SearchOutcome, multi_objective_search
 from algos.bignas.space import BigNASSpace
@@ -18,7 +18,9 @@ from descgraph.desc.elastic import elastic_space
 from descgraph.hw.cost import CostModel
 from descgraph.nas import Searcher, SearchResult
 from descgraph.nas._common import resolve_device, stage_model, stage_trainer
+from descgraph.nas.discrete import Code
 from descgraph.nas.discrete.loop import TrialLog
+from descgraph.nas.executor import TrialExecutor, make_executor
 from descgraph.train import MetricsLog, Trainer
 from descgraph.train.seeding import derive_seed
 
@@ -61,7 +63,10 @@ class BigNASSearcher(Searcher):
                            layout_of(stage.trainer.channels_last))  # fmt: skip
         metrics["largest"] = judge.child_summary(space.largest())
         metrics["smallest"] = judge.child_summary(space.smallest())
-        outcome = self.search_children(judge, space)
+        with self.child_executor(
+            judge, space, ChildScorer(self.conf, model.desc, model.state_dict(), data.calib)
+        ) as ex:
+            outcome = self.search_children(judge, space, ex)
         metrics["evolution"] = outcome.summary()
         metrics["devices"] = finalizers.finalize_devices(judge, outcome, self.final_dir)
         return SearchResult(None, metrics, epochs)
@@ -76,16 +81,28 @@ class BigNASSearcher(Searcher):
         metrics = {"epochs": len(result.epochs), **{k: result.last[k] for k in TRAIN_KEYS if k in result.last}}
         return metrics, result.epochs
 
-    def search_children(self, judge: ChildJudge, space: BigNASSpace) -> SearchOutcome:
-        """The evolution (its trials in trials.jsonl, its generations in evolution.jsonl), the front in
-        pareto.yaml and pareto.png."""
+    def child_executor(self, judge: ChildJudge, space: BigNASSpace, scorer: ChildScorer) -> TrialExecutor:
+        """Scores children (accuracy: here with `judge`, or on `nas.search.workers` Ray actors built by `scorer`);
+        their costs are priced here."""
+
+        def accuracy(code: Code) -> tuple[float, dict]:
+            return judge.accuracy(space.decode(code), judge.data.val), {}
+
+        def costs(code: Code) -> dict:
+            return {"costs": judge.costs(space.decode(code))}
+
+        return make_executor(self.conf.nas.search, scorer, self.conf.common.threads, costs, local=accuracy)
+
+    def search_children(self, judge: ChildJudge, space: BigNASSpace, executor: TrialExecutor) -> SearchOutcome:
+        """The evolution, each window of children scored by `executor` (its trials in trials.jsonl, its
+        generations in evolution.jsonl), the front in pareto.yaml and pareto.png."""
         mo = self.conf.nas.search.multi_objective
         records = MetricsLog(self.dirpath / "evolution.jsonl")
         records.rewrite([])  # a resumed search writes its replayed generations again
         units = {name: model.unit for name, model in judge.cost_models.items()}
         outcome = multi_objective_search(
             space,
-            judge.candidate,
+            executor,
             self.devices,
             mo.population_size,
             mo.generations,
@@ -99,6 +116,7 @@ class BigNASSearcher(Searcher):
             on_generation=records.append,
             trials=TrialLog(self.dirpath / "trials.jsonl"),
             resume=self.conf.common.resume,
+            window=self.conf.nas.search.window,
         )
         write_pareto_yaml(outcome, self.dirpath / "pareto.yaml", mo.pareto_cost)
         plot_pareto(outcome, self.dirpath / "pareto.png", mo.pareto_cost, units[mo.pareto_cost])

@@ -8,7 +8,7 @@ product is a central finite difference at w +- eps * grad_w' L_val with eps = 0.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -17,6 +17,11 @@ from torch.func import functional_call
 from descgraph.nn import split_parameters
 
 Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+Average = Callable[[Sequence[torch.Tensor]], None]
+
+
+def _no_average(tensors: Sequence[torch.Tensor]) -> None:
+    """One process: a shard is the whole batch."""
 
 
 def _loss(
@@ -51,15 +56,23 @@ def second_order_grads(
     xi: float,
     momentum: list[torch.Tensor] | None = None,
     weight_decay: float = 0.0,
+    average: Average = _no_average,
 ) -> list[torch.Tensor]:
-    """The DARTS second-order architecture gradient, one tensor per architecture parameter."""
+    """The DARTS second-order architecture gradient, one tensor per architecture parameter.
+
+    On data-parallel ranks, `average` (a mean over the ranks, in place) makes the virtual step's weight
+    gradient and `d_w` those of the global batch; the result, a gradient on this rank's shards, is then
+    averaged like any architecture gradient and equals the one-process gradient on the global batch.
+    """
     weights, alphas = split_parameters(model)
     a_list = list(alphas.values())
     grads_w = torch.autograd.grad(_loss(model, {**weights, **alphas}, loss_fn, *batch_train), list(weights.values()))
+    average(grads_w)
     w_prime = unrolled_weights(weights, list(grads_w), xi, momentum, weight_decay)
     val_loss = _loss(model, {**w_prime, **alphas}, loss_fn, *batch_val)
     grads = torch.autograd.grad(val_loss, a_list + list(w_prime.values()))
     d_alpha, d_w = grads[: len(a_list)], grads[len(a_list) :]
+    average(d_w)
     hvp = _hessian_vector_product(model, loss_fn, weights, alphas, d_w, batch_train)
     return [da - xi * h for da, h in zip(d_alpha, hvp)]
 

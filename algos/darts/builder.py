@@ -22,6 +22,10 @@ def mixed_op_desc(primitives: list[str], ch: int, stride: int) -> OpDesc:
 class DartsModelDescBuilder(ModelDescBuilder):
     """Search stage of DARTS: n_nodes nodes, node j with an edge from each of the 2 + j earlier states."""
 
+    def is_affine(self) -> bool:
+        # DARTS sec. A.1.1: the supernet's BNs learn no affine parameters, which would rescale the candidates
+        return self.template is not None
+
     def build_nodes(
         self, index: int, cell_type: CellType, stem_shapes: list[Shape], ch: int
     ) -> tuple[list[NodeDesc], list[int]]:

@@ -14,7 +14,7 @@ from descgraph.conf import (
     LoaderConf,
     NasConf,
     OptimizerConf,
-    StageConf,
+    SearchStageConf,
     TrainerConf,
     register_algo_conf,
     rule_error,
@@ -48,7 +48,7 @@ class DartsSearchLoaderConf(LoaderConf):
     )
 
 
-class DartsSearchConf(StageConf):
+class DartsSearchConf(SearchStageConf):
     """The search stage: a supernet trained bilevel, so it needs a search-val share of the training images."""
 
     loader: DartsSearchLoaderConf = Field(default_factory=DartsSearchLoaderConf, description="data loading")

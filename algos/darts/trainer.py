@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from algos.darts.architect import second_order_grads
-from descgraph.train import ArchTrainer, MetricsLog
+from descgraph.train import ArchTrainer, MetricsLog, distributed
 
 
 def alpha_record(model: torch.nn.Module, epoch: int) -> dict[str, Any]:
@@ -73,11 +73,12 @@ class DartsArchTrainer(ArchTrainer):
             xi=self._lr(),
             momentum=self._momentum(),
             weight_decay=self.conf.optimizer.decay,
+            average=distributed.all_reduce_mean,
         )
         self.alpha_optimizer.zero_grad(set_to_none=True)
         for a, g in zip(alphas, grads):
             a.grad = g.detach()
-        self.alpha_optimizer.step()
+        self.step_alphas()
 
     def _lr(self) -> float:
         return float(self.optimizer.param_groups[0]["lr"])

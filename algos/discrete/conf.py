@@ -9,14 +9,18 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from descgraph.conf import Conf, ConfModel, NasConf, StageConf, register_algo_conf, rule_error
+from descgraph.conf import Conf, ConfModel, NasConf, SearchStageConf, register_algo_conf, rule_error
 from descgraph.errors import DescgraphError
 
 
 class DiscreteSearchConf(ConfModel):
     space: str = Field("nb201", description="registered discrete search space whose candidates are trained")
-    budget: int = Field(20, ge=1, description="distinct architectures trained and scored (a repeat is free)")
-    max_proposals: int = Field(0, ge=0, description="proposals in all, repeats included (0: 10 x budget)")
+    budget: int = Field(
+        20, ge=1, le=1_000_000, description="distinct architectures trained and scored (a repeat is free)"
+    )
+    max_proposals: int = Field(
+        0, ge=0, le=10_000_000, description="proposals in all, repeats included (0: 10 x budget)"
+    )
     strategy_params: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="keyword parameters by strategy ({rea: {population_size: 4}}); algo's is used"
     )
@@ -46,7 +50,7 @@ class DiscreteSearchConf(ConfModel):
         return params
 
 
-class DiscreteStageConf(StageConf):
+class DiscreteStageConf(SearchStageConf):
     """The search stage: each candidate trains `trainer.epochs` and is scored on search-val."""
 
     discrete: DiscreteSearchConf = Field(

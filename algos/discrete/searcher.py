@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from tqdm import tqdm
 
 from algos.discrete.candidates import CANDIDATES, Candidates
 from descgraph.builders import ModelDescBuilder
+from descgraph.data import Loaders, get_loaders
 from descgraph.desc import ModelDesc
 from descgraph.errors import ConfError, DescgraphError
 from descgraph.hw.cost import cost_model_from_conf
@@ -32,8 +34,39 @@ from descgraph.nas.discrete import (
     get_space,
     get_strategy,
 )
-from descgraph.nas.discrete.loop import Evaluate, TrialLog, replay_records, search_loop
+from descgraph.nas.discrete.loop import TrialLog, search_loop
+from descgraph.nas.executor import Evaluate, TrialExecutor, make_executor
 from descgraph.train import Trainer
+
+
+@dataclass(frozen=True)
+class CandidateTrainer:
+    """Builds the evaluator of a worker: it decodes a code of the conf's space into its candidate, trains it
+    with the worker's own loaders and scores it (`DiscreteSearcher.train_candidate`). Pickled to Ray actors.
+
+    Attributes:
+        searcher: the search (its conf).
+        trainer_class: the candidates' trainer.
+    """
+
+    searcher: DiscreteSearcher
+    trainer_class: type[Trainer]
+
+    def __call__(self) -> Evaluate:
+        """The evaluator of a worker process, with loaders of its own."""
+        conf = self.searcher.conf
+        return self.evaluator(get_loaders(conf.nas.search.loader, seed=conf.common.seed))
+
+    def evaluator(self, loaders: Loaders) -> Evaluate:
+        """The evaluator that trains on `loaders`."""
+        name, conf = self.searcher.conf.nas.search.discrete.space, self.searcher.conf
+        space, candidates = get_space(name), CANDIDATES.get(name)
+
+        def evaluate(code: Code) -> tuple[float, dict[str, Any]]:
+            desc = candidates.build(space.decode(code), conf.nas.search.model_desc)
+            return self.searcher.train_candidate(desc, self.trainer_class, loaders)
+
+        return evaluate
 
 
 class DiscreteSearcher(Searcher):
@@ -52,17 +85,15 @@ class DiscreteSearcher(Searcher):
         log = TrialLog(self.dirpath / "trials.jsonl")
         if not self.conf.common.resume:
             log.rewrite([])
-        known = replay_records(strategy, log.restore(), str(log.path))
-
-        def evaluate(code: Code) -> tuple[float, dict[str, Any]]:
-            desc = candidates.build(space.decode(code), self.conf.nas.search.model_desc)
-            result, extra = self.train_candidate(desc, trainer_class, loaders)
-            return result, {**extra, **(space.cost_of(code) if isinstance(space, ConstrainedSpace) else {})}
-
-        try:
-            self.run_trials(strategy, evaluate, known, log, lambda code: candidates.text(space.decode(code)))
-        except BoundUnmet as e:
-            raise ConfError(f"hw.constraints: {e}") from None
+        records = log.restore()
+        extra = space.cost_of if isinstance(space, ConstrainedSpace) else None
+        trainer = CandidateTrainer(self, trainer_class)
+        stage = self.conf.nas.search
+        with make_executor(stage, trainer, self.conf.common.threads, extra, local=trainer.evaluator(loaders)) as ex:
+            try:
+                self.run_trials(strategy, ex, records, log, lambda code: candidates.text(space.decode(code)))
+            except BoundUnmet as e:
+                raise ConfError(f"hw.constraints: {e}") from None
         return self.finish(strategy, space, candidates, log)
 
     def constrain(self, space: SearchSpace, candidates: Candidates) -> SearchSpace:
@@ -90,20 +121,29 @@ class DiscreteSearcher(Searcher):
     def run_trials(
         self,
         strategy: SearchStrategy,
-        evaluate: Evaluate,
-        known: dict[Code, float],
+        executor: TrialExecutor,
+        records: list[dict[str, Any]],
         log: TrialLog,
         text: Callable[[Code], str],
     ) -> None:
-        """The search loop up to the budget, each trial appended to the log as it ends."""
-        discrete = self.conf.nas.search.discrete
-        with tqdm(total=discrete.budget, initial=len(known), desc="candidates", disable=None, leave=False) as bar:
+        """The search loop up to the budget, replaying `records` first, each new trial appended to the log."""
+        discrete, stage = self.conf.nas.search.discrete, self.conf.nas.search
+        with tqdm(
+            total=discrete.budget,
+            initial=sum(bool(r.get("new")) for r in records),
+            desc="candidates",
+            disable=None,
+            leave=False,
+        ) as bar:
 
             def write(trial: Trial, is_new: bool) -> None:
                 log.append(self.record(trial, is_new, len(strategy.history) - 1, text(trial.code)))
                 bar.update(int(is_new))
 
-            search_loop(strategy, evaluate, discrete.budget, discrete.max_proposals or None, known, write)
+            search_loop(
+                strategy, executor, discrete.budget, discrete.max_proposals or None, on_trial=write,
+                window=stage.window, replay=records, replay_source=str(log.path),
+            )  # fmt: skip
 
     def make_strategy(self, space: SearchSpace) -> SearchStrategy:
         """The algorithm's strategy with its `nas.search.discrete.strategy_params` (DiscreteConf checked every
@@ -117,7 +157,7 @@ class DiscreteSearcher(Searcher):
         """Train a candidate from the run's seed (the same start for every candidate); its score is the last
         epoch's search-val top-1."""
         start = time.perf_counter()
-        model = stage_model(self.conf, lambda: desc, None, droppath=False, affine=True)
+        model = stage_model(self.conf, lambda: desc, None, droppath=False)
         trainer = stage_trainer(self.conf, trainer_class, self.conf.nas.search, model, "candidate")
         last = trainer.fit(loaders.train, loaders.val).last
         extra = {

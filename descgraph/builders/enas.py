@@ -86,7 +86,7 @@ class EnasMicroBuilder(ModelDescBuilder):
 
     def get_reduction_indices(self) -> list[int]:
         """ENAS: `n_cells - n_reductions` normal layers in equal groups, a reduction after each group."""
-        r = self.conf.n_reductions
+        r = self.n_reductions()
         distance = (self.conf.n_cells - r) // (r + 1)
         return [distance * (k + 1) + k for k in range(r)]
 
@@ -216,8 +216,9 @@ class EnasMacroBuilder(ModelDescBuilder):
 
     def get_reduction_indices(self) -> list[int]:
         """Pooling layers, every n_cells // (n_reductions + 1) layers (NNI, ENAS); the layers after them halve."""
-        distance = self.conf.n_cells // (self.conf.n_reductions + 1)
-        return [distance * (k + 1) - 1 for k in range(self.conf.n_reductions)]
+        r = self.n_reductions()
+        distance = self.conf.n_cells // (r + 1)
+        return [distance * (k + 1) - 1 for k in range(r)]
 
     def build_model_stems(self, input_shape: Shape) -> tuple[list[OpDesc], list[Shape]]:
         """One 3x3 conv-BN stem of C channels."""

@@ -60,14 +60,22 @@ class ModelDescBuilder:
             aux_tower_descs=self.build_aux_towers(cell_descs),
             pool_op=self.build_model_pool(out_ch),
             logits_op=self.build_logits_op(out_ch, ds.n_classes),
+            affine=self.is_affine(),
             params={**(template.params if template is not None else {}), **conf.params},
         )
 
     # --- macro layout -------------------------------------------------------------------------
     def get_reduction_indices(self) -> list[int]:
         """Cells that reduce: DARTS places them at 1/3 and 2/3 of the depth."""
-        n, r = self.conf.n_cells, self.conf.n_reductions
+        n, r = self.conf.n_cells, self.n_reductions()
         return [n * (i + 1) // (r + 1) for i in range(r)]
+
+    def n_reductions(self) -> int:
+        """`n_reductions`, refused when there are not as many cells."""
+        n, r = self.conf.n_cells, self.conf.n_reductions
+        if r > n:
+            raise DescError(f"model_desc.n_reductions: {r} reductions do not fit in {n} cells (n_cells)")
+        return r
 
     def get_node_channels(self) -> list[int]:
         """Node channels of each cell: init_node_ch, doubled at every reduction."""
@@ -76,6 +84,10 @@ class ModelDescBuilder:
             ch *= 2 if i in reductions else 1
             out.append(ch)
         return out
+
+    def is_affine(self) -> bool:
+        """Whether the BNs of the cells, pool and logits learn scale and shift: yes, but in a search supernet."""
+        return True
 
     # --- model stems ----------------------------------------------------------------------------
     def build_model_stems(self, input_shape: Shape) -> tuple[list[OpDesc], list[Shape]]:

@@ -1,4 +1,5 @@
 """The `descgraph` command. A DescgraphError prints as one line and exits 2; a traceback is a bug.
+A Ctrl-C exits 130 and SIGTERM 143, each with one line, after unwinding (checkpoints stay whole).
 
 Each module of this package adds its subcommands through `add_commands(sub)`; `COMMAND_MODULES`
 lists them in the order `--help` shows them.
@@ -11,6 +12,7 @@ import importlib
 import os
 import sys
 
+from descgraph.cli._signals import TERMINATED_EXIT, Terminated, sigterm_unwinds
 from descgraph.errors import DescgraphError
 
 COMMAND_MODULES = ["desc_cmds", "run_cmd", "zoo", "bench", "elastic_cmds", "hw_cmds", "interop_cmds", "viz_cmds"]
@@ -36,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         args.items += extra
     try:
-        code = args.func(args)  # None, or an exit code a command reports itself (diff's 1: different)
+        with sigterm_unwinds():
+            code = args.func(args)  # None, or an exit code a command reports itself (diff's 1: different)
         sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's shutdown
     except DescgraphError as e:
         print(f"descgraph: error: {e}", file=sys.stderr)
@@ -44,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("descgraph: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("descgraph: terminated", file=sys.stderr)
+        return TERMINATED_EXIT
     except BrokenPipeError:  # the reader went away (`descgraph show ... | head`): stop quietly, as `yes` does
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141

@@ -6,7 +6,7 @@ import argparse
 import time
 from typing import Any
 
-from descgraph.cli._common import print_result
+from descgraph.cli._common import positive_float, positive_int, print_result
 
 
 def parse_params(items: list[str]) -> dict[str, Any]:
@@ -24,12 +24,12 @@ def parse_params(items: list[str]) -> dict[str, Any]:
 
 
 def cmd_bench_nb201(args: argparse.Namespace) -> None:
-    from descgraph.errors import ConfError
+    from descgraph._files import refuse_overwriting_inputs
     from descgraph.nas.discrete.strategy import get_strategy, strategy_params
     from descgraph.nas.discrete.tabular import TabularBenchmark, gap_closed, run_seeds, summarize_runs
 
-    if args.budget < 1 or args.seeds < 1:
-        raise ConfError(f"--budget {args.budget} and --seeds {args.seeds}: both must be at least 1")
+    for output in (args.metrics, args.plot):
+        refuse_overwriting_inputs(output, args.table, args.latency)
     params = parse_params(args.param or [])
     get_strategy(args.strategy, **params)  # an unknown parameter fails before the tables are read
     start = time.perf_counter()
@@ -95,10 +95,16 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         help="registered search strategy: random, rea, reinforce, ... (default: %(default)s)",
     )
     p.add_argument(
-        "--budget", type=int, default=100, help="distinct architectures each search may query (default: %(default)s)"
+        "--budget",
+        type=positive_int,
+        default=100,
+        help="distinct architectures each search may query (default: %(default)s)",
     )
     p.add_argument(
-        "--seeds", type=int, default=100, help="searches, seeded first-seed, first-seed+1, ... (default: %(default)s)"
+        "--seeds",
+        type=positive_int,
+        default=100,
+        help="searches, seeded first-seed, first-seed+1, ... (default: %(default)s)",
     )
     p.add_argument("--first-seed", type=int, default=0, help="seed of the first search")
     p.add_argument("--search-metric", default="cifar10_val_12", help="column the search sees (default: %(default)s)")
@@ -108,7 +114,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--arch-column", default="arch", help="column of the NAS-Bench-201 arch strings")
     p.add_argument("--latency", help="CSV with the same arch column and one latency column (ms) per device")
     p.add_argument("--device", help="the latency column to read")
-    p.add_argument("--max-latency", type=float, metavar="MS", help="search only architectures at most this slow")
+    p.add_argument(
+        "--max-latency", type=positive_float, metavar="MS", help="search only architectures at most this slow"
+    )
     p.add_argument(
         "-p",
         "--param",
@@ -116,7 +124,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         metavar="KEY=VALUE",
         help="strategy parameter (repeatable): population_size=20",
     )
-    p.add_argument("--max-proposals", type=int, help="proposals per search, repeats included (default 10 x budget)")
+    p.add_argument(
+        "--max-proposals", type=positive_int, help="proposals per search, repeats included (default 10 x budget)"
+    )
     p.add_argument("--metrics", metavar="FILE.jsonl", help="write each seed's pick as a JSON line")
     p.add_argument(
         "--plot",

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import argparse
 
-from descgraph.cli._common import print_result
+from descgraph.cli._common import load_model_desc, print_result
 
 
 def cmd_child(args: argparse.Namespace) -> None:
-    from descgraph.desc import load_desc, parse_desc, read_data, save_desc, validate_model_desc
+    from descgraph._files import refuse_overwriting_inputs
+    from descgraph.desc import parse_desc, read_data, save_desc, validate_model_desc
     from descgraph.desc.elastic import BigNASConfig, apply_config
 
-    supernet = load_desc(args.supernet)
+    refuse_overwriting_inputs(args.output, args.supernet, args.config)
+    supernet = load_model_desc(args.supernet)
     config = parse_desc(read_data(args.config), BigNASConfig, source=args.config)
-    child = apply_config(supernet, config, source=args.config)
+    child = apply_config(supernet, config, source=args.config, supernet_source=args.supernet)
     validate_model_desc(child)
     save_desc(child, args.output)
     print_result({"output": args.output, "config": config.key(), "hash": child.hash()}, args.json)

@@ -5,7 +5,19 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from descgraph.cli._common import positive_int, print_result
+from descgraph.cli._common import (
+    add_size_limits,
+    load_model_desc,
+    non_negative_float,
+    non_negative_int,
+    positive_int,
+    print_result,
+    ranged,
+    size_limits,
+)
+
+# the opsets torch.onnx exports (torch.onnx._constants.ONNX_MIN_OPSET, ONNX_MAX_OPSET)
+MIN_OPSET, MAX_OPSET = 7, 23
 
 
 def _flat(result: dict[str, Any]) -> dict[str, Any]:
@@ -24,19 +36,19 @@ def _flat(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def cmd_export(args: argparse.Namespace) -> None:
-    from descgraph.desc import load_desc
+    from descgraph._files import refuse_overwriting_inputs
     from descgraph.export import export_onnx
 
-    desc = load_desc(args.desc)
+    refuse_overwriting_inputs(args.output, args.desc, args.weights)
+    desc = load_model_desc(args.desc, size_limits(args))
     report = export_onnx(desc, args.output, args.weights, opset=args.opset, atol=args.atol)
     print_result(report.to_dict(), args.json)
 
 
 def cmd_measure(args: argparse.Namespace) -> None:
-    from descgraph.desc import load_desc
     from descgraph.hw.measure import measure_network
 
-    source = args.model if args.model.lower().endswith(".onnx") else load_desc(args.model)
+    source = args.model if args.model.lower().endswith(".onnx") else load_model_desc(args.model, size_limits(args))
     result = measure_network(
         source,
         threads=args.threads,
@@ -51,9 +63,11 @@ def cmd_measure(args: argparse.Namespace) -> None:
 
 
 def cmd_lut_build(args: argparse.Namespace) -> None:
-    from descgraph.cli._common import load_confs
+    from descgraph._files import refuse_overwriting_inputs
+    from descgraph.cli._common import conf_paths, load_confs
     from descgraph.hw.lut_build import build_table
 
+    refuse_overwriting_inputs(args.output, *conf_paths(args.items))
     conf = load_confs(args.items, "lut build")
     table = build_table(
         conf, args.output, batch=args.batch, threads=args.threads, runs=args.runs, resume=not args.fresh
@@ -63,19 +77,20 @@ def cmd_lut_build(args: argparse.Namespace) -> None:
 
 
 def cmd_lut_predict(args: argparse.Namespace) -> None:
-    from descgraph.desc import load_desc
     from descgraph.hw.lut import load_table, predict_latency
 
-    table, desc = load_table(args.lut), load_desc(args.desc)
-    latency = predict_latency(table, desc)
+    table, desc = load_table(args.lut), load_model_desc(args.desc)
+    latency = predict_latency(table, desc, source=args.desc)
     print_result({"latency_ms": round(latency, 5), "desc_hash": desc.hash(), "threads": table.threads}, args.json)
 
 
 def cmd_lut_eval(args: argparse.Namespace) -> None:
     from descgraph.hw.lut import load_table
-    from descgraph.hw.lut_build import evaluate_table
+    from descgraph.hw.lut_build import evaluate_table, table_conf
 
-    result = evaluate_table(load_table(args.lut), samples=args.samples, seed=args.seed, runs=args.runs)
+    table = load_table(args.lut)
+    table_conf(table, source=args.lut)  # a table without a readable conf is refused naming its file
+    result = evaluate_table(table, samples=args.samples, seed=args.seed, runs=args.runs)
     if not args.json:
         result.pop("networks")
     print_result(result, args.json)
@@ -94,9 +109,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("desc", help="a model description file (.yaml or .json)")
     p.add_argument("--weights", help="a state_dict file (eval/model.pt); random weights when left out")
     p.add_argument("-o", "--output", required=True, help="the .onnx file to write")
-    p.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17)")
-    p.add_argument("--atol", type=float, default=1e-4, help="largest allowed |onnxruntime - PyTorch| (default 1e-4)")
+    opset = ranged(int, lambda v: MIN_OPSET <= v <= MAX_OPSET, f"an opset from {MIN_OPSET} to {MAX_OPSET}")
+    p.add_argument("--opset", type=opset, default=17, help="ONNX opset (default 17)")
+    p.add_argument(
+        "--atol", type=non_negative_float, default=1e-4, help="largest allowed |onnxruntime - PyTorch| (default 1e-4)"
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
+    add_size_limits(p)
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("measure", help="latency of a network: onnxruntime beside PyTorch eager")
@@ -104,10 +123,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--weights", help="a state_dict file for a description")
     p.add_argument("--batch", type=positive_int, default=1, help="batch size (default 1)")
     _add_timing_args(p, runs=100)
-    p.add_argument("--warmup", type=int, default=10, help="untimed runs first (default 10)")
+    p.add_argument("--warmup", type=non_negative_int, default=10, help="untimed runs first (default 10)")
     p.add_argument("--rounds", type=positive_int, default=5, help="rounds the candidates alternate in (default 5)")
     p.add_argument("--no-eager", action="store_true", help="time onnxruntime only")
     p.add_argument("--json", action="store_true", help="print JSON")
+    add_size_limits(p)
     p.set_defaults(func=cmd_measure)
 
     lut = sub.add_parser("lut", help="hardware cost lookup tables: build, predict, evaluate")

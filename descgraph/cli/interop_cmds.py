@@ -11,17 +11,25 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from descgraph.cli._common import print_result
+from descgraph.cli._common import positive_int, print_result
+
+
+def _refuse_overwriting(args: argparse.Namespace, *inputs: str | None) -> None:
+    """Refuse an -o that names one of the command's input files or confs."""
+    from descgraph._files import refuse_overwriting_inputs
+    from descgraph.cli._common import conf_paths
+
+    refuse_overwriting_inputs(args.output, *inputs, *conf_paths(getattr(args, "conf", None)))
 
 
 def _save(desc, output: str, as_json: bool, source: str) -> None:
     """Write a description that `descgraph validate` accepts, or refuse it naming `source`, the input."""
     from descgraph.desc import save_desc
     from descgraph.desc.validate import validate_model_desc
-    from descgraph.nn.check import check_op_names
+    from descgraph.nn.check import check_ops
 
     validate_model_desc(desc, source=source)
-    check_op_names(desc, source=source)
+    check_ops(desc, source=source)
     save_desc(desc, output)
     print_result({"output": output, "cells": len(desc.cell_descs), "hash": desc.hash()}, as_json)
 
@@ -29,6 +37,7 @@ def _save(desc, output: str, as_json: bool, source: str) -> None:
 def cmd_import_genotype(args: argparse.Namespace) -> None:
     from descgraph.interop import darts_macro, from_genotype
 
+    _refuse_overwriting(args)
     _save(from_genotype(args.genotype, darts_macro(args.stage, args.conf)), args.output, args.json, "genotype")
 
 
@@ -40,14 +49,13 @@ def cmd_import_nb201(args: argparse.Namespace) -> None:
 
 def _read_json_arch(text_or_file: str) -> tuple[Any, str]:
     """An NNI arch dict from a JSON file, or a JSON object given on the command line, and where it came from."""
+    from descgraph._files import json_safe_load
     from descgraph.errors import DescError
 
     is_literal = text_or_file.lstrip().startswith("{")
     source = "arch" if is_literal else text_or_file
     try:
-        return json.loads(text_or_file if is_literal else Path(text_or_file).read_text()), source
-    except json.JSONDecodeError as e:
-        raise DescError(f"{source} (line {e.lineno}): malformed JSON: {e.msg}") from None
+        return json_safe_load(text_or_file if is_literal else Path(text_or_file).read_text(), source), source
     except FileNotFoundError:
         raise DescError(f"{source}: no such file (give a JSON file or a JSON object)") from None
     except (OSError, UnicodeDecodeError) as e:
@@ -58,6 +66,7 @@ def cmd_import_nni(args: argparse.Namespace) -> None:
     from descgraph.builders import nb201_model_conf
     from descgraph.interop import darts_macro, from_nni
 
+    _refuse_overwriting(args, None if args.arch.lstrip().startswith("{") else args.arch)
     conf = nb201_model_conf(args.dataset) if args.space == "nb201" else darts_macro(args.stage, args.conf)
     arch, source = _read_json_arch(args.arch)
     _save(from_nni(arch, args.space, conf), args.output, args.json, source)
@@ -68,6 +77,7 @@ def cmd_import_archai(args: argparse.Namespace) -> None:
 
     from descgraph.interop import from_archai
 
+    _refuse_overwriting(args, args.file)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         desc = from_archai(args.file, image_size=args.image_size)
@@ -138,7 +148,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     p = kinds.add_parser("archai", help="an Archai final_model_desc.yaml (read without running anything in it)")
     p.add_argument("file", help="the Archai YAML file")
-    p.add_argument("--image-size", type=int, default=32, help="input height and width (Archai's files leave it out)")
+    p.add_argument(
+        "--image-size", type=positive_int, default=32, help="input height and width (Archai's files leave it out)"
+    )
     _add_output(p)
     p.set_defaults(func=cmd_import_archai)
 

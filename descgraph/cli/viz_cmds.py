@@ -43,10 +43,26 @@ def _plot_desc_file(path: Path, args: argparse.Namespace) -> Path:
     return plot_desc(load_desc(path), args.output, weights)
 
 
+def _plot_inputs(target: Path) -> list[Path]:
+    """The files a plot of `target` (an experiment folder or a description) reads."""
+    if not target.is_dir():
+        return [target, target.parent / "alphas.jsonl"]
+    search = target / "search"
+    return [
+        search / "final_model_desc.yaml",
+        search / "alphas.jsonl",
+        search / "metrics.jsonl",
+        target / "eval" / "metrics.jsonl",
+    ]
+
+
 def cmd_plot(args: argparse.Namespace) -> None:
+    from descgraph._files import refuse_overwriting_inputs
+
     target = Path(args.target)
     if not target.exists():
         raise DataError(f"{target}: no such file or folder")
+    refuse_overwriting_inputs(args.output, *_plot_inputs(target))
     out = _plot_expdir(target, args) if target.is_dir() else _plot_desc_file(target, args)
     print(out)
 

@@ -10,6 +10,7 @@ from descgraph.conf.loader import (
     load_conf,
     load_conf_data,
     resolve_conf_path,
+    result_data,
 )
 from descgraph.conf.schema import (
     ALGO_CONFS,
@@ -26,6 +27,7 @@ from descgraph.conf.schema import (
     ModelStemsConf,
     NasConf,
     OptimizerConf,
+    SearchStageConf,
     StageConf,
     TrainerConf,
     WarmupConf,
@@ -49,6 +51,7 @@ __all__ = [
     "ModelStemsConf",
     "NasConf",
     "OptimizerConf",
+    "SearchStageConf",
     "StageConf",
     "TrainerConf",
     "WarmupConf",
@@ -61,5 +64,6 @@ __all__ = [
     "load_conf_data",
     "register_algo_conf",
     "resolve_conf_path",
+    "result_data",
     "rule_error",
 ]

@@ -29,13 +29,15 @@ from descgraph.conf.schema import DEFAULT_ALGO, Conf, algo_conf_class, owners_of
 from descgraph.errors import ConfError
 
 INCLUDE_KEY, COPY_KEY, COPY_PREFIX = "__include__", "_copy", "_copy:"
+CONF_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")  # what a top-level key of a conf file can look like
 DEFAULT_VARIABLES = {"default_dataroot": "~/dataroot"}
 COMMAND_LINE = "command line"
 CONF_SUFFIXES = (".yaml", ".yml")
 _VAR = re.compile(r"\$(?:\{([A-Za-z_]\w*)\}|([A-Za-z_]\w*))")
-# where a run reads or writes, not what it computes: left out of conf_hash
-_RESULT_NEUTRAL = (("common", "experiment_name"), ("common", "logdir"), ("common", "resume"))
-_RESULT_NEUTRAL_DATASET_KEYS = ("dataroot", "download")
+# where a run reads or writes, how it logs and how fast it goes, not what it computes: left out of conf_hash.
+# Threads change only the order of floating-point sums (and `0` pins no count); checkpoints are exact.
+_RESULT_NEUTRAL = {"common": ("experiment_name", "logdir", "resume", "tensorboard", "threads")}
+_RESULT_NEUTRAL_BELOW = {"dataset": ("dataroot", "download"), "trainer": ("checkpoint_freq",)}  # at any depth
 
 
 # --- bundled confs ----------------------------------------------------------------------------
@@ -111,6 +113,9 @@ def _read_mapping(path: Path, stack: tuple[Path, ...]) -> dict:
     data = {} if data is None else data
     if not isinstance(data, dict):
         raise ConfError(f"{path}: <root>: expected a mapping at the top, got {type(data).__name__}")
+    if not all(isinstance(key, str) and CONF_KEY.fullmatch(key) for key in data):
+        # another kind of file (`root:*:19000:...:` reads as a key): its text stays out of the message
+        raise ConfError(f"{path}: <root>: a top-level key is not a conf key name; is this a conf file?")
     return _clone(data)
 
 
@@ -420,22 +425,32 @@ def dump_conf(conf: Conf) -> str:
     return yaml.safe_dump(conf.model_dump(mode="json"), sort_keys=False, width=120)
 
 
-def _drop_dataset_locations(node: dict) -> None:
+def _drop_neutral_below(node: dict) -> None:
+    """Drop the `_RESULT_NEUTRAL_BELOW` keys of every section of that name, at any depth."""
     for key, value in node.items():
         if isinstance(value, dict):
-            if key == "dataset":
-                for name in _RESULT_NEUTRAL_DATASET_KEYS:
-                    value.pop(name, None)
-            _drop_dataset_locations(value)
+            for name in _RESULT_NEUTRAL_BELOW.get(key, ()):
+                value.pop(name, None)
+            _drop_neutral_below(value)
 
 
-def conf_hash(conf: Conf) -> str:
-    """SHA-256 over the fields that change the result, independent of key order.
+def result_data(data: dict) -> dict:
+    """The plain data of a conf (`conf.model_dump(mode="json")`, or a saved conf.yaml read back) without
+    the keys that do not change the result: where a run reads or writes, its logging, its threads."""
+    data = _clone(data)
+    for section, keys in _RESULT_NEUTRAL.items():
+        for key in keys:
+            if isinstance(data.get(section), dict):
+                data[section].pop(key, None)
+    _drop_neutral_below(data)
+    return data
 
-    Where a run reads or writes (experiment name, logdir, resume, dataroot, download) is left out.
+
+def conf_hash(conf: Conf | dict) -> str:
+    """SHA-256 over the fields that change the result (`result_data`), independent of key order.
+
+    Args:
+        conf: a conf, or the plain data of one (a saved conf.yaml read back).
     """
-    data = conf.model_dump(mode="json")
-    for section, key in _RESULT_NEUTRAL:
-        data[section].pop(key, None)
-    _drop_dataset_locations(data)
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+    data = conf.model_dump(mode="json") if isinstance(conf, Conf) else conf
+    return hashlib.sha256(json.dumps(result_data(data), sort_keys=True).encode()).hexdigest()

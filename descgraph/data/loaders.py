@@ -7,9 +7,11 @@ from dataclasses import dataclass
 import torch
 from torch.utils.data import DataLoader, Dataset, RandomSampler, SequentialSampler, Subset
 
+from descgraph import _ranks
 from descgraph.conf.schema import LoaderConf
 from descgraph.data._registry import load_splits
 from descgraph.data.samplers import LimitedBatchSampler
+from descgraph.data.sharding import check_divides, shard_batches
 from descgraph.data.splits import DatasetSplits
 from descgraph.data.transforms import BatchTransform, crop_padding
 from descgraph.errors import DataError
@@ -56,11 +58,12 @@ def make_loader(
     """Batches of `dataset`, at most `dataset.max_batches` per epoch when that is >= 0.
 
     Shuffled batches come in an order seeded by `seed` and drop a last, smaller batch; the others
-    come in dataset order, all of them.
+    come in dataset order, all of them. In a data-parallel run each rank takes its shard of every batch.
     """
     generator = torch.Generator().manual_seed(seed)
     sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
     batches = LimitedBatchSampler(sampler, batch, drop_last=shuffle, max_batches=loader_conf.dataset.max_batches)
+    batches = shard_batches(batches)
     # the generator also seeds worker processes, whose RNG the transforms draw from
     return DataLoader(
         dataset, batch_sampler=batches, collate_fn=transform, num_workers=loader_conf.workers, generator=generator
@@ -86,6 +89,7 @@ def get_loaders(loader_conf: LoaderConf, seed: int) -> Loaders:
     train, val = splits.train, None
     if loader_conf.val_ratio > 0:
         train, val = split_train_val(splits.train, loader_conf.val_ratio, seed)
+    check_divides(loader_conf.train_batch, _ranks.world_size(), "loader.train_batch")
     _check_batch(loader_conf.train_batch, "train_batch", train, "search-train" if val is not None else "training")
     if val is not None:  # DARTS draws search-val batches like search-train ones, augmented
         _check_batch(loader_conf.train_batch, "train_batch", val, "search-val")

@@ -2,6 +2,8 @@
 
 They run on whole batches in the loader's collate function and draw from torch's RNG (the global
 one, or a worker's, which the loader seeds), so seeding torch makes every augmentation reproducible.
+In a data-parallel run each rank draws for the whole global batch and keeps its shard's rows
+(`descgraph._ranks.rows_of_global`), so N ranks augment each image as one process does.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+
+from descgraph._ranks import rows_of_global
 
 
 def to_float(images: torch.Tensor) -> torch.Tensor:
@@ -27,8 +31,8 @@ def random_crop(images: torch.Tensor, padding: int) -> torch.Tensor:
     """Zero-pad N x C x H x W images by `padding` and crop each back to H x W at a random offset."""
     n, c, h, w = images.shape
     padded = F.pad(images, (padding, padding, padding, padding))
-    rows = torch.randint(0, 2 * padding + 1, (n, 1)) + torch.arange(h)
-    cols = torch.randint(0, 2 * padding + 1, (n, 1)) + torch.arange(w)
+    rows = rows_of_global(lambda m: torch.randint(0, 2 * padding + 1, (m, 1)), n) + torch.arange(h)
+    cols = rows_of_global(lambda m: torch.randint(0, 2 * padding + 1, (m, 1)), n) + torch.arange(w)
     return padded[
         torch.arange(n)[:, None, None, None],
         torch.arange(c)[None, :, None, None],
@@ -39,7 +43,7 @@ def random_crop(images: torch.Tensor, padding: int) -> torch.Tensor:
 
 def random_flip(images: torch.Tensor) -> torch.Tensor:
     """Flip each image left-right with probability 1/2."""
-    flip = (torch.rand(images.shape[0]) < 0.5).view(-1, 1, 1, 1)
+    flip = (rows_of_global(torch.rand, images.shape[0]) < 0.5).view(-1, 1, 1, 1)
     return torch.where(flip, images.flip(-1), images)
 
 
@@ -49,8 +53,8 @@ def cutout(images: torch.Tensor, length: int) -> torch.Tensor:
     DARTS utils.Cutout; for an odd `length` the square is length wide, where DARTS's is length - 1.
     """
     n, _, h, w = images.shape
-    top = torch.randint(0, h, (n, 1)) - length // 2
-    left = torch.randint(0, w, (n, 1)) - length // 2
+    top = rows_of_global(lambda m: torch.randint(0, h, (m, 1)), n) - length // 2
+    left = rows_of_global(lambda m: torch.randint(0, w, (m, 1)), n) - length // 2
     ys, xs = torch.arange(h), torch.arange(w)
     in_rows = (ys >= top) & (ys < top + length)
     in_cols = (xs >= left) & (xs < left + length)

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 
+from descgraph._files import format_loc
 from descgraph.desc.model_desc import CellDesc, DescModel, ModelDesc, NodeDesc, OpDesc, Shape
 from descgraph.errors import DescError
 
@@ -72,11 +73,33 @@ class BigNASConfig(DescModel):
 
 
 def elastic_space(desc: ModelDesc, source: str = "model desc") -> ElasticSpaceDesc:
-    """The elastic space recorded in a supernet description; DescError when it is not a supernet."""
+    """The elastic space recorded in a supernet description.
+
+    Raises:
+        DescError: not a supernet, a malformed space, or one whose stages do not fit the cells (named with its path).
+    """
     data = desc.params.get(ELASTIC_KEY)
     if data is None:
         raise DescError(f"{source}: params.{ELASTIC_KEY} is missing: not an elastic supernet description")
-    return ElasticSpaceDesc.model_validate(data)
+    try:
+        space = ElasticSpaceDesc.model_validate(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        raise DescError(f"{source}: {format_loc(('params', ELASTIC_KEY, *first['loc']))}: {first['msg']}") from None
+    _check_space_fits(desc, space, f"{source}: params.{ELASTIC_KEY}.stages")
+    return space
+
+
+def _check_space_fits(desc: ModelDesc, space: ElasticSpaceDesc, where: str) -> None:
+    """Every stage has a cell with a node for each block of its deepest child, and a channel count per width."""
+    if len(space.stages) > len(desc.cell_descs):
+        raise DescError(f"{where}: {len(space.stages)} stages for {len(desc.cell_descs)} cells")
+    for i, (stage, cell) in enumerate(zip(space.stages, desc.cell_descs)):
+        if max(stage.depths) > len(cell.nodes) or min(stage.depths) < 1:
+            raise DescError(f"{where}[{i}].depths: {stage.depths} outside 1..{len(cell.nodes)} (cell {i}'s nodes)")
+        if len(stage.channels) != len(stage.width_multipliers) or min(stage.channels) < 1:
+            widths = len(stage.width_multipliers)
+            raise DescError(f"{where}[{i}].channels: {stage.channels}: expected {widths} counts of at least 1")
 
 
 def largest_config(space: ElasticSpaceDesc) -> BigNASConfig:
@@ -156,13 +179,16 @@ def strided(shape: Shape, stride: int) -> Shape:
     return [shape[0], -(-shape[1] // stride), -(-shape[2] // stride)]
 
 
-def apply_config(supernet: ModelDesc, config: BigNASConfig, source: str = "config") -> ModelDesc:
+def apply_config(
+    supernet: ModelDesc, config: BigNASConfig, source: str = "config", supernet_source: str = "model desc"
+) -> ModelDesc:
     """The static description of one child: ordinary ops at the config's sizes, shapes at its resolution.
 
     Raises:
-        DescError: `supernet` is not an elastic supernet, or `config` is not one of its children.
+        DescError: `supernet` is not an elastic supernet, or `config` is not one of its children; `source` and
+            `supernet_source` name the two in the message.
     """
-    space = elastic_space(supernet)
+    space = elastic_space(supernet, supernet_source)
     check_config(space, config, source)
     stem = supernet.model_stems[0]
     r = config.resolution

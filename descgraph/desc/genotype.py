@@ -86,11 +86,17 @@ def _fail(msg: str) -> None:
     raise DescError(f"genotype: {msg}")
 
 
-def _concat(node: ast.expr, field: str) -> list[int]:
-    """A concat list: a literal list/tuple of ints, or range(a, b)."""
+def _concat(node: ast.expr, field: str, max_states: int) -> list[int]:
+    """A concat list: a literal list/tuple of ints, or range(a, b) of at most `max_states` states."""
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "range" and not node.keywords:
         bounds = [_int(a, field) for a in node.args]
-        return list(range(*bounds))
+        try:
+            states = range(*bounds)
+        except (TypeError, ValueError) as e:
+            _fail(f"{field}: {e}")
+        if len(states) > max_states:
+            _fail(f"{field}: {len(states)} states, but a cell of these edges has at most {max_states}")
+        return list(states)
     try:
         value = ast.literal_eval(node)
     except (ValueError, SyntaxError):
@@ -146,11 +152,12 @@ def parse_genotype(text: str) -> Genotype:
     missing = [f for f in Genotype._fields if f not in fields]
     if missing:
         _fail(f"missing field {missing[0]!r}")
-    return Genotype(
-        normal=_pairs(fields["normal"], "normal"),
-        normal_concat=_concat(fields["normal_concat"], "normal_concat"),
-        reduce=_pairs(fields["reduce"], "reduce"),
-        reduce_concat=_concat(fields["reduce_concat"], "reduce_concat"),
+    normal, reduce = _pairs(fields["normal"], "normal"), _pairs(fields["reduce"], "reduce")
+    return Genotype(  # a cell has its two stems and at most one node per edge
+        normal=normal,
+        normal_concat=_concat(fields["normal_concat"], "normal_concat", 2 + len(normal)),
+        reduce=reduce,
+        reduce_concat=_concat(fields["reduce_concat"], "reduce_concat", 2 + len(reduce)),
     )
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ValidationError
 
 from descgraph._files import dump_data, read_data, validation_message, write_data
 from descgraph.desc.model_desc import SCHEMA_VERSION, ModelDesc
+from descgraph.desc.size import SizeLimits
 from descgraph.errors import DescError
 
 D = TypeVar("D", bound=BaseModel)
@@ -27,13 +28,13 @@ def parse_desc(data: Any, cls: type[D] = ModelDesc, source: str = "<data>") -> D
         raise DescError(validation_message(e, source)) from None
 
 
-def load_desc(path: str | os.PathLike, validate: bool = True) -> ModelDesc:
-    """Load a ModelDesc from YAML or JSON and (by default) check its graph and shapes."""
+def load_desc(path: str | os.PathLike, validate: bool = True, limits: SizeLimits | None = None) -> ModelDesc:
+    """Load a ModelDesc from YAML or JSON and (by default) check its graph, shapes and size (within `limits`)."""
     desc = parse_desc(read_data(path), ModelDesc, str(path))
     if validate:
         from descgraph.desc.validate import validate_model_desc
 
-        validate_model_desc(desc, source=str(path))
+        validate_model_desc(desc, source=str(path), limits=limits)
     return desc
 
 

@@ -17,6 +17,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SCHEMA_VERSION = 1
+# op params that are sizes: positive integers wherever an op takes them
+SIZE_PARAMS = ("ch_in", "ch_out", "ch_mid", "stride", "kernel")
 
 # A tensor shape without the batch axis: [channels, height, width]; [channels] after pooling.
 Shape = list[Annotated[int, Field(ge=1)]]  # a size of 0 is no tensor a network can take
@@ -98,6 +100,10 @@ class OpDesc(DescModel):
     @model_validator(mode="after")
     def _check_plain_params(self) -> OpDesc:
         _canonical(self.params)  # raises ValueError (a ValidationError) for tensors or objects
+        for key in SIZE_PARAMS:
+            value = self.params.get(key, 1)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"params.{key}: expected a positive integer, got {value!r}")
         if self.children_ins and len(self.children_ins) != len(self.children):
             raise ValueError(f"children_ins has {len(self.children_ins)} entries for {len(self.children)} children")
         return self
@@ -204,6 +210,9 @@ class ModelDesc(DescModel):
     aux_tower_descs: list[AuxTowerDesc | None] = Field(default_factory=list, description="one entry per cell")
     pool_op: OpDesc
     logits_op: OpDesc
+    affine: bool = Field(
+        True, description="whether the BNs of cells, pool and logits learn scale and shift (not in a DARTS search)"
+    )
     params: dict[str, Any] = Field(default_factory=dict, description="free-form metadata, not hashed")
 
     @model_validator(mode="after")
@@ -219,6 +228,8 @@ class ModelDesc(DescModel):
         data = self.model_dump(mode="json", exclude={"params", "schema_version"})
         if not any(data["aux_tower_descs"]):
             data["aux_tower_descs"] = []
+        if data["affine"]:
+            del data["affine"]  # the default: descs hash as they did before the field existed
         data["cell_descs"] = [_drop_default_wiring(c, i) for i, c in enumerate(data["cell_descs"])]
         return _canonical(data)
 

@@ -7,6 +7,7 @@ Every error names the path inside the desc, e.g.
 from __future__ import annotations
 
 from descgraph.desc.model_desc import CellDesc, ModelDesc, OpDesc, Shape
+from descgraph.desc.size import SizeLimits, check_size
 from descgraph.errors import DescError
 
 
@@ -93,8 +94,9 @@ def _validate_concat(cell: CellDesc, path: str, source: str | None) -> None:
         _check_op_io(cell.post_op, None, cell.out_shape[0], f"{path}.post_op", source)
 
 
-def validate_model_desc(desc: ModelDesc, source: str | None = None) -> None:
-    """Check every cell, the wiring between cells, aux towers and the logits op; raise DescError."""
+def validate_model_desc(desc: ModelDesc, source: str | None = None, limits: SizeLimits | None = None) -> None:
+    """Check every cell, the wiring between cells, aux towers and the logits op, then that its estimated size is
+    within `limits` (the defaults when None); raise DescError."""
     stem_outs = [s.ch_out for s in desc.model_stems]
     if any(c is None for c in stem_outs):
         _fail(source, "model_stems", "every model stem needs params.ch_out")
@@ -111,6 +113,13 @@ def validate_model_desc(desc: ModelDesc, source: str | None = None) -> None:
         ids.add(cell.id)
         if cell.trainables_from not in ids:
             _fail(source, f"{path}.trainables_from", f"cell {cell.trainables_from} is not this or an earlier cell")
+        owner = next(c for c in desc.cell_descs if c.id == cell.trainables_from)
+        if _edge_layout(owner) != _edge_layout(cell):
+            _fail(
+                source,
+                f"{path}.trainables_from",
+                f"cell {cell.trainables_from} has other nodes, edges or candidate ops: it has no parameters to share",
+            )
         in_shapes = [[outs[k + 2]] for k in _stem_inputs(cell, i, path, source)]
         validate_cell(cell, in_shapes, path, source)
         outs.append(cell.out_shape[0])
@@ -118,6 +127,12 @@ def validate_model_desc(desc: ModelDesc, source: str | None = None) -> None:
         if aux is not None and aux.ch_in != cell.out_shape[0]:
             _fail(source, f"aux_tower_descs[{i}].ch_in", f"{aux.ch_in} but cell {i} gives {cell.out_shape[0]} channels")
     _check_op_io(desc.logits_op, outs[-1], desc.n_classes, "logits_op", source)
+    check_size(desc, limits, source)
+
+
+def _edge_layout(cell: CellDesc) -> list[list[int]]:
+    """Candidate ops per edge per node: what architecture parameters a cell has, and shares."""
+    return [[len(e.op_desc.children) for e in node.edges] for node in cell.nodes]
 
 
 def _stem_inputs(cell: CellDesc, index: int, path: str, source: str | None) -> list[int]:

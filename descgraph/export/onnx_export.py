@@ -102,11 +102,10 @@ def _first_line(error: BaseException, limit: int = 200) -> str:
 def compile_for_export(desc: ModelDesc, weights: str | os.PathLike | dict | None = None, seed: int = 0) -> nn.Module:
     """The inference network of `desc` with its weights loaded (seeded random weights when none are given)."""
     from descgraph.export.weights import load_weights
-    from descgraph.nn import Model, check_op_names
+    from descgraph.nn import Model
 
-    check_op_names(desc)
     torch.manual_seed(seed)
-    model = Model(desc, droppath=False, affine=True)
+    model = Model(desc, droppath=False)
     if weights is not None:
         load_weights(model, weights, desc)
     return InferenceNet(model).eval()

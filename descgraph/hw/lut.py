@@ -32,7 +32,7 @@ TABLE_SCHEMA_VERSION = 1
 class LutEntry(BaseModel):
     """One block: what it is, and its measured latency (ms) with the runs behind it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     kind: str = Field(description="'op' for an op of the description, 'add' for a node's sum of two tensors")
     op: str = Field(description="op name ('add' for a sum, 'multi_op' for a node's two edges and their sum)")
@@ -53,7 +53,7 @@ class LutEntry(BaseModel):
 class LatencyTable(BaseModel):
     """A lookup table for one search space on one device, at one batch size and thread count."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     schema_version: int = TABLE_SCHEMA_VERSION
     space: str = Field(description="what the table covers (the search builder and the macro)")
@@ -114,15 +114,16 @@ def entry_block(entry: LutEntry) -> Block:
 
 
 # --- predicting -----------------------------------------------------------------------------------
-def predict_latency(table: LatencyTable, desc: ModelDesc) -> float:
+def predict_latency(table: LatencyTable, desc: ModelDesc, source: str = "") -> float:
     """Predicted latency (ms) of `desc`: its nodes and other blocks, and one run overhead.
 
     A node of two edges is priced as one block when the table has it (its sum fused, its layout kept);
     otherwise its edges and its addition are priced apart.
 
     Raises:
-        LutError: the table has no entry for some block, named with its path.
+        LutError: the table has no entry for some block, named with its path (after `source`, the desc's file).
     """
+    prefix = f"{source}: " if source else ""
     total, covered = table.run_overhead_ms, set()
     for node in node_sites(desc):
         entry = table.entries.get(site_key(node))
@@ -131,11 +132,13 @@ def predict_latency(table: LatencyTable, desc: ModelDesc) -> float:
             covered.update((node.path, *node.edge_paths))
     for site in op_sites(desc):
         if site.path not in covered:
-            where = f"{site.path} ({site.op.name} on {list(map(list, site.in_shapes))})"
+            where = f"{prefix}{site.path} ({site.op.name} on {list(map(list, site.in_shapes))})"
             total += _lookup(table, site_key(site), where)
     for s in sum_sites(desc):
         if s.path not in covered:
-            total += (s.terms - 1) * _lookup(table, sum_key(s.shape), f"{s.path} (sum of {s.terms} x {list(s.shape)})")
+            total += (s.terms - 1) * _lookup(
+                table, sum_key(s.shape), f"{prefix}{s.path} (sum of {s.terms} x {list(s.shape)})"
+            )
     return total
 
 

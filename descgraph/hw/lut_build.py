@@ -60,12 +60,20 @@ def _input_shape(conf: Conf) -> list[int]:
 
 
 def _start_table(space: str, conf_yaml: str, output, batch: int, threads: int, resume: bool) -> LatencyTable:
-    """The partial table at `output` when it fits, else an empty one."""
+    """The partial table at `output` when resuming and there is one, else an empty one.
+
+    Raises:
+        LutError: `output` holds a table made for another space, batch or thread count (it is left as it was).
+    """
     if resume and Path(output).exists():
         table = load_table(output)
-        if (table.space, table.batch, table.threads) == (space, batch, threads):
-            return table
-        log.warning("lut build: %s was made for other settings; starting over", output)
+        ours = {"space": space, "batch": batch, "threads": threads}
+        differs = [f"{k} {getattr(table, k)!r} (this build: {v!r})" for k, v in ours.items() if getattr(table, k) != v]
+        if differs:
+            raise LutError(
+                f"{output}: a table made for {', '.join(differs)}; give another -o, or --fresh to replace it"
+            )
+        return table
     return LatencyTable(space=space, conf=conf_yaml, batch=batch, threads=threads, env=environment(threads))
 
 
@@ -84,14 +92,21 @@ def measure_desc_latency(desc: ModelDesc, batch: int = 1, threads: int = 1, runs
     return measure_side_by_side(runner, runs, warmup=20, rounds=1, threads=threads)["net"].median_ms
 
 
-def table_conf(table: LatencyTable) -> Conf:
-    """The conf a table was built from."""
-    from descgraph._files import yaml_safe_load
+def table_conf(table: LatencyTable, source: str = "table") -> Conf:
+    """The conf a table was built from; `source` (the table's file) names it in a LutError."""
+    from pydantic import ValidationError
+
+    from descgraph._files import validation_message, yaml_safe_load
     from descgraph.conf.schema import Conf as ConfSchema
 
     if not table.conf:
-        raise LutError(f"table for {table.space!r} does not record its conf; it cannot sample its space")
-    return ConfSchema.model_validate(yaml_safe_load(table.conf, "table conf"))
+        raise LutError(
+            f"{source}: conf: the table for {table.space!r} does not record its conf; it cannot sample its space"
+        )
+    try:
+        return ConfSchema.model_validate(yaml_safe_load(table.conf, f"{source}: conf", LutError))
+    except ValidationError as e:
+        raise LutError(validation_message(e, f"{source}: conf")) from None
 
 
 PROBES = 16  # table entries timed again beside the networks, to tell how the machine's speed moved

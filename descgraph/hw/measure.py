@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from descgraph.desc import ModelDesc
+from descgraph.desc import ModelDesc, validate_model_desc
 from descgraph.errors import ExportError
 from descgraph.hw.latency import (
     available_providers,
@@ -28,6 +28,7 @@ def read_onnx_desc(path: str | os.PathLike) -> tuple[bytes, ModelDesc | None]:
     from descgraph._files import yaml_safe_load
     from descgraph.desc import parse_desc
     from descgraph.export import META_DESC
+    from descgraph.nn.check import check_ops
 
     try:
         data = Path(path).read_bytes()
@@ -39,7 +40,35 @@ def read_onnx_desc(path: str | os.PathLike) -> tuple[bytes, ModelDesc | None]:
     meta = {p.key: p.value for p in proto.metadata_props}
     if META_DESC not in meta:
         return data, None
-    return data, parse_desc(yaml_safe_load(meta[META_DESC], str(path)), source=f"{path} (metadata)")
+    where = f"{path} (metadata {META_DESC})"
+    desc = parse_desc(yaml_safe_load(meta[META_DESC], where, ExportError), source=where)
+    validate_model_desc(desc, source=where)
+    check_ops(desc, source=where)
+    _check_metadata(proto, meta, desc, str(path))
+    return data, desc
+
+
+def _check_metadata(proto, meta: dict[str, str], desc: ModelDesc, path: str) -> None:
+    """The description in an ONNX file's metadata is the graph's: its stored hash and the graph's input shape agree.
+
+    Raises:
+        ExportError: one line naming the file and what disagrees (a file changed after its export).
+    """
+    from descgraph.export import META_DESC, META_HASH
+
+    stored = meta.get(META_HASH, "")
+    if stored != desc.hash():
+        raise ExportError(
+            f"{path}: metadata {META_HASH} {stored[:12]!r} is not the hash of its {META_DESC} ({desc.hash()[:12]}): "
+            "the file was changed after export; export it again"
+        )
+    graph_input = proto.graph.input[0].type.tensor_type.shape.dim if proto.graph.input else []
+    dims = [d.dim_value if d.HasField("dim_value") else None for d in graph_input]
+    if dims[1:] != list(desc.input_shape):
+        raise ExportError(
+            f"{path}: the graph's input shape {dims[1:]} is not its metadata description's input_shape "
+            f"{list(desc.input_shape)}; export it again"
+        )
 
 
 def measure_network(

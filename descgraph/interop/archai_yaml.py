@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from descgraph._files import read_text
+from descgraph._files import SafeLoader, YamlRefused, read_text, yaml_safe_load
 from descgraph.errors import DescError
 
 PY = "tag:yaml.org,2002:python/"
@@ -24,33 +24,20 @@ DESC_CLASSES = ("ModelDesc", "CellDesc", "NodeDesc", "EdgeDesc", "OpDesc", "Conv
 ENUM_CLASSES = ("CellType",)
 CONFIG_CLASS = "archai.common.config.Config"
 CLASS_KEY = "__archai__"
-# Archai's files share a few hundred objects through aliases; far more means a crafted file.
-MAX_ALIASES = 10_000
 
 
-class _ArchaiLoader(yaml.SafeLoader):
-    """A safe loader with constructors for Archai's own classes only, and an alias budget."""
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.n_aliases = 0
-
-    def compose_node(self, parent, index):
-        if self.check_event(yaml.AliasEvent):
-            self.n_aliases += 1
-            if self.n_aliases > MAX_ALIASES:
-                raise DescError(f"more than {MAX_ALIASES} YAML aliases")
-        return super().compose_node(parent, index)
+class _ArchaiLoader(SafeLoader):
+    """The bounded safe loader with constructors for Archai's own classes only."""
 
     def construct_undefined(self, node: yaml.Node):
         """Every tag without a constructor here: refused, naming the tag."""
-        raise DescError(f"line {node.start_mark.line + 1}: refused YAML tag {node.tag.replace(PY, '!!python/')!r}")
+        raise YamlRefused(f"refused YAML tag {node.tag.replace(PY, '!!python/')!r}", node.start_mark)
 
 
 def _object(cls: str):
     def construct(loader: _ArchaiLoader, node: yaml.Node) -> dict[str, Any]:
         if not isinstance(node, yaml.MappingNode):
-            raise DescError(f"line {node.start_mark.line + 1}: {cls} is not a mapping")
+            raise YamlRefused(f"{cls} is not a mapping", node.start_mark)
         data = {CLASS_KEY: cls}
         yield data
         data.update(loader.construct_mapping(node, deep=True))
@@ -67,7 +54,7 @@ def _enum(loader: _ArchaiLoader, node: yaml.Node) -> str:
     else:
         args = []
     if len(args) != 1 or not isinstance(args[0], str):
-        raise DescError(f"line {node.start_mark.line + 1}: CellType needs one string value, got {args!r}")
+        raise YamlRefused(f"CellType needs one string value, got {args!r}", node.start_mark)
     return args[0]
 
 
@@ -76,7 +63,7 @@ def _config(loader: _ArchaiLoader, node: yaml.Node):
     holder: dict[str, Any] = {}
     yield holder
     if not isinstance(node, yaml.MappingNode):
-        raise DescError(f"line {node.start_mark.line + 1}: Config is not a mapping")
+        raise YamlRefused("Config is not a mapping", node.start_mark)
     state = loader.construct_mapping(node, deep=True)
     holder.update(state.get("data") or {})
 
@@ -97,18 +84,7 @@ def parse_archai_yaml(text: str, source: str = "<archai>") -> Any:
     Raises:
         DescError: a tag other than Archai's description classes, malformed or truncated YAML.
     """
-    loader = _ArchaiLoader(text)
-    try:
-        return loader.get_single_data()
-    except DescError as e:
-        raise DescError(f"{source}: {e}") from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark else ""
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise DescError(f"{source}{where}: malformed YAML: {problem}") from None
-    finally:
-        loader.dispose()
+    return yaml_safe_load(text, source, DescError, loader=_ArchaiLoader)
 
 
 def load_archai_yaml(path: str | os.PathLike) -> Any:

@@ -14,6 +14,7 @@ import torch
 from descgraph.conf import Conf
 from descgraph.conf.schema import StageConf
 from descgraph.desc import ModelDesc, save_desc, validate_model_desc
+from descgraph.desc.size import SizeLimits
 from descgraph.nn import Model, count_macs
 from descgraph.train import Trainer
 from descgraph.train.threads import ThreadChoice, choose_threads, set_threads
@@ -33,19 +34,21 @@ def seed_all(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def save_checked_desc(desc: ModelDesc, path: Path) -> None:
-    """Validate, then save a description atomically."""
-    validate_model_desc(desc, source=str(path))
+def save_checked_desc(desc: ModelDesc, path: Path, limits: SizeLimits | None = None) -> None:
+    """Validate (its estimated size within `limits`), then save a description atomically."""
+    validate_model_desc(desc, source=str(path), limits=limits)
     save_desc(desc, path)
 
 
 def stage_model(conf: Conf, build: Callable[[], ModelDesc], path: Path | None, **model_kwargs: Any) -> Model:
     """A stage's model: everything seeded with the run's seed, the description built, saved checked at
-    `path` (unless None), compiled with `model_kwargs` (droppath, affine) and moved to the run's device."""
+    `path` (unless None), compiled with `model_kwargs` (droppath) and moved to the run's device."""
     seed_all(conf.common.seed)
     desc = build()
     if path is not None:
-        save_checked_desc(desc, path)
+        save_checked_desc(desc, path, conf.common.size_limits())
+    else:
+        validate_model_desc(desc, limits=conf.common.size_limits())  # nothing is allocated for a refused size
     return Model(desc, **model_kwargs).to(resolve_device(conf.common.device))
 
 

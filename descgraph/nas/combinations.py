@@ -7,10 +7,10 @@ interrupted sweep resumes where it stopped; the table of results goes to search/
 from __future__ import annotations
 
 import itertools
-import json
 from pathlib import Path
 
 from descgraph._files import atomic_write_text
+from descgraph._json import json_text
 from descgraph.builders import ModelDescBuilder
 from descgraph.nas._common import save_checked_desc
 from descgraph.nas.finalizers import Finalizers
@@ -43,7 +43,7 @@ class SearchCombinations(Searcher):
             )
             results.append(result)
             rows.append({"reductions": r, "cells": c, "nodes": n, **result.summary()})
-        atomic_write_text(self.dirpath / "combinations.jsonl", "".join(json.dumps(row) + "\n" for row in rows))
+        atomic_write_text(self.dirpath / "combinations.jsonl", "".join(json_text(row) + "\n" for row in rows))
         best = max(results, key=lambda res: res.search_metrics.get("val_top1", float("-inf")))
         save_checked_desc(best.model_desc, Path(self.dirpath) / "final_model_desc.yaml")
         return best

@@ -55,7 +55,7 @@ class Evaluater:
         """Train the scaled-up network and measure it on the test split; saves eval/model.pt."""
         stage = self.conf.nas.eval
         path = self.dirpath / "full_model_desc.yaml"
-        model = stage_model(self.conf, lambda: self.build_desc(final_desc), path, droppath=True, affine=True)
+        model = stage_model(self.conf, lambda: self.build_desc(final_desc), path, droppath=True)
         trainer = stage_trainer(self.conf, Trainer, stage, model, "eval", self.dirpath)
         result = trainer.fit(loaders.train, loaders.test)
         save_checkpoint(self.dirpath / "model.pt", model.state_dict())  # atomic, like every checkpoint

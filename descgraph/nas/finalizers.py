@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from descgraph._registry import Registry
 from descgraph.desc import CellDesc, EdgeDesc, ModelDesc, NodeDesc, OpDesc
-from descgraph.nn import Cell, DagEdge, Model
+from descgraph.errors import DivergenceError
+from descgraph.nn import Cell, DagEdge, Model, split_parameters
+from descgraph.train.divergence import first_nonfinite_tensor
 
 FINALIZERS: Registry[type[Finalizers]] = Registry("finalizer")
 
@@ -32,8 +34,18 @@ class Finalizers:
         self.max_final_edges = max_final_edges
 
     def finalize_model(self, model: Model) -> ModelDesc:
-        """The final description of `model`: the supernet's desc with every cell finalized."""
-        desc = model.desc.clone()
+        """The final description of `model`: the supernet's desc with every cell finalized, a network of its own
+        (its BNs learn, whether the supernet's did or not).
+
+        Raises:
+            DivergenceError: an architecture weight is NaN or infinite (nothing can be chosen from it).
+        """
+        bad = first_nonfinite_tensor(split_parameters(model)[1])
+        if bad is not None:
+            raise DivergenceError(
+                f"{bad}: architecture weights are not finite: the search diverged, nothing to finalize"
+            )
+        desc = model.desc.model_copy(update={"affine": True}, deep=True)
         desc.cell_descs = [self.finalize_cell(cell) for cell in model.cells]
         desc.params = {**desc.params, "finalizer": type(self).__name__}
         return desc

@@ -1,15 +1,15 @@
 """ExperimentRunner: search, finalize, scale up, train from scratch, and write the experiment folder.
 
-<expdir>/conf.yaml, log.txt, search/{metrics.jsonl, checkpoint.pt, full_model_desc.yaml,
+<expdir>/conf.yaml, conf_hash.txt, log.txt, search/{metrics.jsonl, checkpoint.pt, full_model_desc.yaml,
 final_model_desc.yaml}, eval/{full_model_desc.yaml, model.pt, metrics.jsonl, checkpoint.pt}, summary.json,
 report.html. An algorithm whose search ends in several final models (BigNAS: one child per device) has its
 finalizers save them as final/<name>/{model_desc.yaml, model.pt} and its evaluater test those instead.
+The folder belongs to one conf and one run at a time (descgraph.nas.expdir).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Iterator
@@ -19,12 +19,16 @@ from typing import Any
 import torch
 
 from descgraph._files import atomic_write_text
+from descgraph._json import json_text
+from descgraph._ranks import is_main, world_size
 from descgraph._registry import Registry
 from descgraph.builders import ModelDescBuilder, get_builder
-from descgraph.conf import Conf, dump_conf, register_algo_conf
+from descgraph.conf import Conf, register_algo_conf
 from descgraph.data import get_loaders
+from descgraph.errors import DistributedError
 from descgraph.nas.combinations import SearchCombinations
 from descgraph.nas.evaluater import EvalResult, Evaluater
+from descgraph.nas.expdir import claim_folder
 from descgraph.nas.finalizers import Finalizers, get_finalizers
 from descgraph.nas.searcher import Searcher, SearchResult
 from descgraph.train import Trainer
@@ -59,6 +63,9 @@ class ExperimentRunner:
         conf: the effective conf.
         expdir: the experiment folder.
     """
+
+    search_on_ranks = True
+    """Whether the search stage runs on data-parallel ranks (the core Searcher's trainer does)."""
 
     def __init__(self, conf: Conf, expdir: str | Path) -> None:
         self.conf, self.expdir = conf, Path(expdir)
@@ -112,11 +119,13 @@ class ExperimentRunner:
     def run(self, search: bool = True, eval: bool = True) -> dict[str, Any]:
         """Search and/or evaluate; returns (and writes) the summary."""
         start = time.perf_counter()
+        if search and not self.search_on_ranks and world_size() > 1:
+            raise DistributedError(f"algo {self.conf.algo}: its search runs in one process; start it without torchrun")
         self.check()
         # data problems surface before anything in the experiment folder is touched
         search_loaders = self.search_loaders() if search else None
         eval_loaders = self.eval_loaders() if eval else None
-        with self._experiment_folder():
+        with claim_folder(self.expdir, self.conf), self._experiment_folder():
             summary: dict[str, Any] = {"algo": self.conf.algo, "seed": self.conf.common.seed}
             result = None
             if search:
@@ -125,21 +134,20 @@ class ExperimentRunner:
             if eval:
                 summary["eval"] = self.run_eval(result, eval_loaders).summary()
             summary["wall_s"] = round(time.perf_counter() - start, 2)
-            atomic_write_text(self.expdir / "summary.json", json.dumps(summary, indent=2) + "\n")
-            write_report(self.expdir)
+            atomic_write_text(self.expdir / "summary.json", json_text(summary, indent=2) + "\n")
+            if is_main():  # the report reads what rank 0 wrote
+                write_report(self.expdir)
         return summary
 
     @contextlib.contextmanager
     def _experiment_folder(self) -> Iterator[None]:
-        """The folder with the effective conf, and log.txt receiving the run's log while the block runs.
+        """log.txt receiving the run's log while the block runs (in a folder `claim_folder` holds).
 
         The handler and the thread count go when the run ends, however it ends: a second run in the same
         process logs only into its own folder, and the first file is closed.
         """
         threads = torch.get_num_threads()  # each stage sets its own (stage_trainer)
-        self.expdir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(self.expdir / "conf.yaml", dump_conf(self.conf))
-        handler = logging.FileHandler(self.expdir / "log.txt")
+        handler = logging.FileHandler(self.expdir / "log.txt") if is_main() else logging.NullHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         log.addHandler(handler)
         log.setLevel(logging.INFO)

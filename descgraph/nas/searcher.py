@@ -11,6 +11,7 @@ from descgraph.conf import Conf
 from descgraph.desc import ModelDesc
 from descgraph.nas._common import save_checked_desc, stage_model, stage_trainer
 from descgraph.nas.finalizers import Finalizers
+from descgraph.nn import Model
 from descgraph.train import Trainer
 
 
@@ -35,15 +36,16 @@ class Searcher:
     def __init__(self, conf: Conf, dirpath: Path) -> None:
         self.conf, self.dirpath = conf, Path(dirpath)
 
+    def build_model(self, builder: ModelDescBuilder) -> Model:
+        """The supernet, its description saved as search/full_model_desc.yaml, compiled as that file says."""
+        path = self.dirpath / "full_model_desc.yaml"
+        return stage_model(self.conf, lambda: builder.build(self.conf.nas.search.model_desc), path, droppath=False)
+
     def search(
         self, builder: ModelDescBuilder, trainer_class: type[Trainer] | None, finalizers: Finalizers, loaders=None
     ) -> SearchResult:
         """Build, train (when the algorithm has a trainer), finalize; descs are saved as they are made."""
-        stage = self.conf.nas.search
-        model = stage_model(
-            self.conf, lambda: builder.build(stage.model_desc), self.dirpath / "full_model_desc.yaml",
-            droppath=False, affine=False,
-        )  # fmt: skip
+        stage, model = self.conf.nas.search, self.build_model(builder)
         metrics, train_metrics = {}, []
         if trainer_class is not None and stage.trainer.epochs > 0:
             trainer = stage_trainer(self.conf, trainer_class, stage, model, "search", self.dirpath)

@@ -12,7 +12,7 @@ from descgraph.desc import ModelDesc
 from descgraph.nn.arch_params import arch_parameters, weight_parameters
 from descgraph.nn.aux_tower import AuxTower
 from descgraph.nn.cell import Cell
-from descgraph.nn.check import check_op_names
+from descgraph.nn.check import check_ops
 from descgraph.nn.recompute import run_recomputed
 
 
@@ -23,16 +23,17 @@ class Model(nn.Module):
     Args:
         desc: the model's description.
         droppath: whether cell edges get drop path (set its probability with `drop_path_prob`).
-        affine: whether BN layers inside cells learn scale and shift (False in DARTS search).
+
+    Whether BN layers inside cells learn scale and shift is the description's `affine`.
     """
 
-    def __init__(self, desc: ModelDesc, droppath: bool = True, affine: bool = True):
+    def __init__(self, desc: ModelDesc, droppath: bool = True):
         super().__init__()
-        check_op_names(desc)
+        check_ops(desc)
         self.desc = desc
         # model stems always learn their BN (DARTS search keeps an affine stem while cells are non-affine)
         self.model_stems = nn.ModuleList(ops.create(s, affine=True) for s in desc.model_stems)
-        self.cells = nn.ModuleList()
+        self.cells, affine = nn.ModuleList(), desc.affine
         by_id: dict[int, Cell] = {}
         for cell_desc in desc.cell_descs:
             source = by_id.get(cell_desc.trainables_from) if cell_desc.trainables_from != cell_desc.id else None

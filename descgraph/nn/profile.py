@@ -73,7 +73,7 @@ def describe(desc) -> dict:
 
     from descgraph.nn.model import Model
 
-    model = Model(desc, droppath=False, affine=True)
+    model = Model(desc, droppath=False)
     ops = Counter(e.op_desc.name for c in desc.cell_descs for n in c.nodes for e in n.edges)
     counts = model_counts(model, desc.input_shape)
     return {

@@ -21,8 +21,8 @@ from descgraph.ops import (  # noqa: F401
     sep_convs,
     stems,
 )
-from descgraph.ops._factory import create
+from descgraph.ops._factory import check_params, create
 from descgraph.ops._registry import OPS, op_names, register_op
 from descgraph.ops.drop_path import DropPath
 
-__all__ = ["OPS", "DropPath", "create", "op_names", "register_op"]
+__all__ = ["OPS", "DropPath", "check_params", "create", "op_names", "register_op"]

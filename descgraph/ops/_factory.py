@@ -11,7 +11,7 @@ from descgraph.desc import OpDesc
 from descgraph.errors import DescError
 from descgraph.ops._registry import OPS
 
-# Arguments the factory supplies itself, never a desc's params (affine is a model-wide choice).
+# Arguments the factory supplies itself, never an op's params (affine is the ModelDesc's, for all its ops).
 SUPPLIED = ("affine", "children", "children_ins", "arch_params")
 
 
@@ -33,7 +33,7 @@ def create(op_desc: OpDesc, affine: bool = True, arch_params: Any = None) -> nn.
     kwargs = {**op_desc.params, **_supplied_kwargs(op_desc, signature, affine, arch_params)}
     try:
         return cls(**kwargs)
-    except ValueError as err:  # every constructor argument came from the desc, so a refused value is its fault
+    except (ValueError, TypeError) as err:  # every argument but the supplied ones is the desc's: its fault
         raise DescError(f"op {op_desc.name!r}: {err}") from err
 
 
@@ -55,6 +55,11 @@ def _supplied_kwargs(op_desc: OpDesc, signature: inspect.Signature, affine: bool
     if "arch_params" in takes:
         kwargs["arch_params"] = arch_params
     return kwargs
+
+
+def check_params(op_desc: OpDesc) -> None:
+    """Raise DescError when the registered class of `op_desc` does not take its params (see `create`)."""
+    _check_params(op_desc, inspect.signature(_lookup(op_desc.name)))
 
 
 def _check_params(op_desc: OpDesc, signature: inspect.Signature) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from descgraph._ranks import rows_of_global
+
 
 class DropPath(nn.Module):
     """Zero each sample with probability `p`, scaling the kept ones by 1/(1-p); the identity in eval or at p == 0.
@@ -32,7 +34,10 @@ class DropPath(nn.Module):
         if not self.training or self._p == 0.0:
             return x
         keep = 1.0 - self._p
-        mask = torch.empty((x.shape[0],) + (1,) * (x.dim() - 1), dtype=x.dtype, device=x.device).bernoulli_(keep)
+        shape = (1,) * (x.dim() - 1)  # one draw per sample of the global batch, on every rank alike
+        mask = rows_of_global(
+            lambda n: torch.empty((n, *shape), dtype=x.dtype, device=x.device).bernoulli_(keep), len(x)
+        )
         return x / keep * mask
 
     def extra_repr(self) -> str:

@@ -11,6 +11,7 @@ from torch import nn
 
 from descgraph.conf.schema import TrainerConf
 from descgraph.errors import ConfError, DataError, DescError
+from descgraph.train import distributed
 from descgraph.train.metrics import Meter
 from descgraph.train.optim import arch_params_of, make_optimizer
 from descgraph.train.trainer import Trainer
@@ -55,19 +56,28 @@ class ArchTrainer(Trainer):
         self.alpha_optimizer.zero_grad(set_to_none=True)
         loss, _ = self.compute_loss(x_val, y_val)
         loss.backward(inputs=self.alpha_params)  # the weights' gradients are the weight step's business
+        self.step_alphas()
+
+    def step_alphas(self) -> None:
+        """Average the architecture gradients over the ranks, then step the alpha optimizer."""
+        distributed.average_gradients(self.alpha_params)
         self.alpha_optimizer.step()
 
     def train_epoch(self, epoch: int, train_loader: Any, val_loader: Any = None) -> dict[str, float]:
-        """Pairs each train batch with the next val batch (cycling the val loader): arch step, then weight step."""
+        """Pairs each train batch with the next val batch (cycling the val loader): arch step, then weight step.
+
+        Raises:
+            DivergenceError: an architecture step (of any order) left a non-finite architecture weight.
+        """
         if val_loader is None:
             raise ConfError(f"{self.title}: architecture steps need a search-val loader (set loader.val_ratio > 0)")
         self.model.train()
         meter = Meter()
         bar = self.progress_bar(train_loader, f"train {epoch + 1}/{self.conf.epochs}")
         with bar, contextlib.closing(cycle(val_loader)) as val_batches:
-            for x, y in bar:
-                x, y = self.to_device(x, y)
+            for x, y in self.batches(bar, epoch):
                 self.arch_step(x, y, *self.to_device(*next(val_batches)))
+                self.check_finite(self.alpha_params, "the architecture step left non-finite architecture weights")
                 out = self.train_step(x, y)
                 meter.update(out["loss"], out["logits"], y)
         return meter.result()

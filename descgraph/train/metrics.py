@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -11,6 +10,9 @@ from typing import Any
 import torch
 
 from descgraph._files import atomic_write_text
+from descgraph._json import json_text
+from descgraph._ranks import is_main
+from descgraph.train.distributed import sum_over_ranks
 
 
 def topk_correct(logits: torch.Tensor, target: torch.Tensor, ks: tuple[int, ...] = (1, 5)) -> torch.Tensor:
@@ -41,12 +43,18 @@ class Meter:
         self.n += n
 
     def result(self) -> dict[str, float]:
-        """Means over the samples seen; zeros (with n = 0) when there were none."""
-        if self.loss_sum is None or self.correct is None or self.n == 0:
+        """Means over the samples every rank saw; zeros (with n = 0) when there were none."""
+        loss_sum, top1, top5, n = sum_over_ranks(self.totals()).tolist()
+        if n == 0:
             return {"loss": 0.0, "top1": 0.0, "top5": 0.0, "n": 0}
-        top1, top5 = self.correct.tolist()
-        n = self.n
-        return {"loss": float(self.loss_sum) / n, "top1": 100.0 * top1 / n, "top5": 100.0 * top5 / n, "n": n}
+        return {"loss": loss_sum / n, "top1": 100.0 * top1 / n, "top5": 100.0 * top5 / n, "n": int(n)}
+
+    def totals(self) -> torch.Tensor:
+        """Loss sum, top-1 and top-5 correct counts and n, as float64: the sums the ranks add up."""
+        if self.loss_sum is None or self.correct is None:
+            return torch.zeros(4, dtype=torch.float64)
+        n = torch.tensor([float(self.n)], dtype=torch.float64, device=self.loss_sum.device)
+        return torch.cat([self.loss_sum.reshape(1), self.correct.double(), n])
 
 
 class MetricsLog:
@@ -63,12 +71,12 @@ class MetricsLog:
         self.events = _event_writer(self.path.parent / "tensorboard") if tensorboard and self.path else None
 
     def append(self, record: dict[str, Any]) -> None:
-        """Write one record as one line and flush it."""
-        if self.path is None:
+        """Write one record as one line and flush it (rank 0 alone, in a data-parallel run)."""
+        if self.path is None or not is_main():
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path, "a") as f:
-            f.write(json.dumps(record) + "\n")
+            f.write(json_text(record) + "\n")
             f.flush()
         if self.events is not None:
             step = int(record.get("epoch", 0))
@@ -81,7 +89,7 @@ class MetricsLog:
         """Replace the file by these records, atomically (a resumed run drops what came after its checkpoint)."""
         if self.path is None:
             return
-        atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in records))
+        atomic_write_text(self.path, "".join(json_text(r) + "\n" for r in records))
 
 
 def _event_writer(folder: Path):

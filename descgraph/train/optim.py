@@ -9,7 +9,6 @@ import torch
 from torch import nn
 
 from descgraph.conf.schema import LrScheduleConf, OptimizerConf
-from descgraph.errors import ConfError
 from descgraph.nn.arch_params import weight_parameters
 
 
@@ -31,8 +30,6 @@ def make_optimizer(params: Iterable[nn.Parameter], conf: OptimizerConf) -> torch
         return torch.optim.SGD(
             params, lr=conf.lr, momentum=conf.momentum, nesterov=conf.nesterov, weight_decay=conf.decay
         )
-    if len(conf.betas) != 2:
-        raise ConfError(f"optimizer.betas: expected two values, got {conf.betas}")
     return torch.optim.Adam(params, lr=conf.lr, betas=(conf.betas[0], conf.betas[1]), weight_decay=conf.decay)
 
 

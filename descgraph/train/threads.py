@@ -26,6 +26,16 @@ log = logging.getLogger("descgraph")
 MACS_PER_THREAD = 2_000_000_000
 
 
+_cap: int | None = None  # set by a worker that was given a fixed share (a Ray actor): no stage goes above it
+
+
+def cap_threads(threads: int | None) -> None:
+    """Caps every later choice of this process at `threads` (None lifts the cap): a trial worker given its
+    share of the machine keeps it whatever its stages train."""
+    global _cap
+    _cap = threads
+
+
 def available_cpus() -> int:
     """The CPUs this process may run on (its affinity mask; the machine's count where there is none)."""
     try:
@@ -91,6 +101,8 @@ def choose_threads(
     if requested > 0:
         return ThreadChoice(requested, cpus, workers, "common.threads")
     share = max(1, cpus // max(1, workers))
+    if _cap is not None:
+        share = min(share, _cap)
     if work_size is None:
         return ThreadChoice(share, cpus, workers, "size of the work unknown: the whole share")
     threads = int(min(share, max(1, work_size // MACS_PER_THREAD)))

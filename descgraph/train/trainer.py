@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,10 @@ from torch import nn
 from tqdm import tqdm
 
 from descgraph.conf.schema import TrainerConf
+from descgraph.errors import DivergenceError
+from descgraph.train import distributed
 from descgraph.train.checkpoint import CheckpointError, describe_error, load_checkpoint, save_checkpoint
+from descgraph.train.divergence import all_finite, first_nonfinite_loss, first_nonfinite_tensor
 from descgraph.train.metrics import Meter, MetricsLog
 from descgraph.train.optim import make_optimizer, make_scheduler, weights_of
 from descgraph.train.seeding import rng_state, seed_epoch, set_rng_state
@@ -53,6 +57,7 @@ class Trainer:
 
     Subclasses change the update by overriding `train_step` (the "training agent") and follow the
     loop through `on_epoch_start` / `on_epoch_end`; `extra_state` / `load_extra_state` add to checkpoints.
+    Every loss goes through `backward`, which refuses a non-finite one; see descgraph.train.divergence.
 
     Args:
         conf: epochs, optimizer, schedule, clipping, drop path, checkpoint frequency.
@@ -105,6 +110,8 @@ class Trainer:
         self.bars_disabled = None if progress is None else not progress  # tqdm: None = only on a terminal
         self.history: list[dict[str, Any]] = []
         self.start_epoch = 0
+        self.position = (0, 0)  # (epoch, step) of the batch in training, for divergence messages
+        self.checkpointed: int | None = None  # epochs in the last checkpoint written or resumed from
 
     # --- hooks for subclasses -------------------------------------------------------------------
     def on_epoch_start(self, epoch: int) -> None:
@@ -143,14 +150,21 @@ class Trainer:
         return torch.autocast(device_type="cuda") if self.amp else contextlib.nullcontext()
 
     def backward(self, loss: torch.Tensor) -> None:
-        """Gradients of the weights only: architecture parameters are left to their own optimizer."""
+        """Gradients of the weights only: architecture parameters are left to their own optimizer.
+
+        Raises:
+            DivergenceError: the loss is NaN or infinite (checked before anything is updated).
+        """
+        self.check_finite(loss, "the loss is not finite")
         scaled = self.scaler.scale(loss) if self.scaler is not None else loss
         scaled.backward(inputs=[p for p in self.weight_params if p.requires_grad])
 
     def clip_and_step(self) -> None:
-        """Clip the weights' gradient norm at `conf.grad_clip` (0: no clipping) and step the optimizer."""
+        """Average the weights' gradients over the ranks, clip their norm at `conf.grad_clip` (0: no clipping)
+        and step the optimizer."""
         if self.scaler is not None:
             self.scaler.unscale_(self.optimizer)
+        distributed.average_gradients(self.weight_params)
         if self.conf.grad_clip > 0:
             nn.utils.clip_grad_norm_(self.weight_params, self.conf.grad_clip)
         if self.scaler is not None:
@@ -158,6 +172,25 @@ class Trainer:
             self.scaler.update()
         else:
             self.optimizer.step()
+
+    def check_finite(self, values: torch.Tensor | list[torch.Tensor], problem: str) -> None:
+        """Raise a DivergenceError saying `problem` at the current step when any value is NaN or infinite."""
+        if not all_finite(values):
+            raise self.diverged(problem, *self.position)
+
+    def diverged(self, problem: str, epoch: int, step: int | None) -> DivergenceError:
+        """The one-line error of a diverged training: stage, epoch, step (None: the epoch's end), what is kept."""
+        where = (
+            f"epoch {epoch + 1}/{self.conf.epochs}, step {step + 1}"
+            if step is not None
+            else f"end of epoch {epoch + 1}/{self.conf.epochs}"
+        )
+        kept = (
+            f"the last good checkpoint, {self.checkpoint_path} (after epoch {self.checkpointed}), is kept"
+            if self.checkpointed
+            else "no checkpoint was written"
+        )
+        return DivergenceError(f"{self.title}: {where}: {problem}: training diverged (learning rate too high?); {kept}")
 
     def to_device(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Move a batch to the training device."""
@@ -169,16 +202,22 @@ class Trainer:
 
     def progress_bar(self, loader: Any, what: str) -> tqdm:
         """A tqdm bar over a loader, quiet off a terminal; use it in a `with` so Ctrl-C closes it."""
-        return tqdm(loader, desc=f"{self.title} {what}", leave=False, disable=self.bars_disabled, dynamic_ncols=True)
+        disabled = self.bars_disabled if distributed.is_main() else True
+        return tqdm(loader, desc=f"{self.title} {what}", leave=False, disable=disabled, dynamic_ncols=True)
 
     # --- one epoch ------------------------------------------------------------------------------
+    def batches(self, bar: Any, epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """The training batches of a progress bar, on the device; `position` follows them."""
+        for step, (x, y) in enumerate(bar):
+            self.position = (epoch, step)
+            yield self.to_device(x, y)
+
     def train_epoch(self, epoch: int, train_loader: Any, val_loader: Any = None) -> dict[str, float]:
         """One pass of `train_step` over the training loader; returns loss, top1, top5 and n."""
         self.model.train()
         meter = Meter()
         with self.progress_bar(train_loader, f"train {epoch + 1}/{self.conf.epochs}") as bar:
-            for x, y in bar:
-                x, y = self.to_device(x, y)
+            for x, y in self.batches(bar, epoch):
                 out = self.train_step(x, y)
                 meter.update(out["loss"], out["logits"], y)
         return meter.result()
@@ -211,6 +250,7 @@ class Trainer:
         start = time.perf_counter()
         record: dict[str, Any] = {"title": self.title, "epoch": epoch, "lr": self.optimizer.param_groups[0]["lr"]}
         record.update(prefixed("train", self.train_epoch(epoch, train_loader, val_loader)))
+        distributed.average_buffers(self.model)  # BN running statistics: the same model on every rank
         if val_loader is not None:
             record.update(prefixed("val", self.evaluate(val_loader)))
         record["time_s"] = round(time.perf_counter() - start, 3)
@@ -225,14 +265,29 @@ class Trainer:
         """
         self._restore()
         loaders = [loader for loader in (train_loader, val_loader) if loader is not None]
-        for epoch in range(self.start_epoch, self.conf.epochs):
-            seed_epoch(self.seed, epoch, loaders)
-            self.set_drop_path(epoch)
-            self.on_epoch_start(epoch)
-            record = self.run_epoch(epoch, train_loader, val_loader)
-            self.on_epoch_end(epoch, record)
-            self._finish_epoch(epoch, record)
+        with distributed.synced_batchnorm(self.model):
+            for epoch in range(self.start_epoch, self.conf.epochs):
+                seed_epoch(self.seed, epoch, loaders)
+                self.set_drop_path(epoch)
+                self.on_epoch_start(epoch)
+                record = self.run_epoch(epoch, train_loader, val_loader)
+                self.check_epoch(epoch, record)
+                self.on_epoch_end(epoch, record)
+                self._finish_epoch(epoch, record)
         return TrainResult.from_epochs(self.history)
+
+    def check_epoch(self, epoch: int, record: dict[str, Any]) -> None:
+        """Refuse an epoch that ended with a non-finite tensor in the model's state or a non-finite loss.
+
+        Raises:
+            DivergenceError: before anything of the epoch is recorded or checkpointed.
+        """
+        tensor = first_nonfinite_tensor(self.model.state_dict())
+        if tensor is not None:
+            raise self.diverged(f"{tensor} is not finite", epoch, None)
+        loss = first_nonfinite_loss(record)
+        if loss is not None:
+            raise self.diverged(f"{loss} is {record[loss]}", epoch, None)
 
     def _finish_epoch(self, epoch: int, record: dict[str, Any]) -> None:
         """Keep and write the record, step the schedule, checkpoint when due."""
@@ -242,6 +297,7 @@ class Trainer:
         logger.info("%s epoch %d/%d: %s", self.title, epoch + 1, self.conf.epochs, _summary(record))
         if (epoch + 1) % self.conf.checkpoint_freq == 0 or epoch + 1 == self.conf.epochs:
             self.write_checkpoint(epoch + 1)
+            distributed.barrier()  # no rank goes on before rank 0's checkpoint is whole
 
     # --- checkpoints ----------------------------------------------------------------------------
     def state_dict(self, epochs_done: int) -> dict[str, Any]:
@@ -254,6 +310,7 @@ class Trainer:
             "history": list(self.history),
             "rng": rng_state(),
             "extra": self.extra_state(),
+            "world_size": distributed.world_size(),
         }
         if self.scaler is not None:
             state["scaler"] = self.scaler.state_dict()
@@ -269,12 +326,13 @@ class Trainer:
         self.load_extra_state(state.get("extra", {}))
         set_rng_state(state["rng"])
         self.history = list(state["history"])
-        self.start_epoch = int(state["epoch"])
+        self.start_epoch = self.checkpointed = int(state["epoch"])
 
     def write_checkpoint(self, epochs_done: int) -> None:
         """Write the checkpoint atomically (nothing when there is no checkpoint path)."""
         if self.checkpoint_path is not None:
             save_checkpoint(self.checkpoint_path, self.state_dict(epochs_done))
+            self.checkpointed = epochs_done
 
     def _restore(self) -> None:
         """Continue from the checkpoint when resuming, else start afresh; the metrics file follows."""
@@ -291,7 +349,8 @@ class Trainer:
             raise CheckpointError(f"{path}: does not fit this trainer and model ({reason})") from None
         # Lines a killed run wrote after its last checkpoint go: the file then matches an uninterrupted run.
         self.metrics.rewrite(self.history)
-        logger.info("%s: resumed from %s after epoch %d", self.title, path, self.start_epoch)
+        ranks = f" (written by {state.get('world_size', 1)} ranks, resumed on {distributed.world_size()})"
+        logger.info("%s: resumed from %s after epoch %d%s", self.title, path, self.start_epoch, ranks)
 
 
 def _summary(record: dict[str, Any]) -> str:

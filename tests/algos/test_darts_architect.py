@@ -33,7 +33,7 @@ def _tiny_supernet(n_cells: int = 2, n_nodes: int = 2, ch: int = 4, size: int = 
     md.dataset.image_size, md.dataset.channels, md.dataset.n_classes = size, 1, 3
     md.primitives = SMOOTH_PRIMITIVES
     torch.manual_seed(0)
-    model = Model(get_builder("darts").build(md), droppath=False, affine=False).double()
+    model = Model(get_builder("darts").build(md), droppath=False).double()
     for module in list(model.modules()):
         for name, child in list(module.named_children()):
             if isinstance(child, nn.ReLU):
@@ -133,7 +133,7 @@ def test_finalizer_recovers_the_genotype_from_hand_set_alphas(name):
     conf = Conf()
     md = conf.nas.search.model_desc
     md.builder, md.model_stems.init_node_ch = "darts", 4
-    model = Model(get_builder("darts").build(md), droppath=False, affine=False)
+    model = Model(get_builder("darts").build(md), droppath=False)
     genotype = parse_genotype(name)
     _alphas_for(model, genotype)
     final = DartsFinalizers(max_final_edges=2).finalize_model(model)

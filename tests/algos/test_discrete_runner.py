@@ -48,11 +48,20 @@ def trials(expdir: Path) -> list[dict]:
 def test_a_killed_search_resumes_by_replay_and_trains_only_what_is_missing(algo, tmp_path, monkeypatch):
     full = run(tmp_path / "full", algo, "nas.search.discrete.budget=4", eval=False)
     assert full["search"]["candidates"] == 4
-    calls = []
+    calls, kill_at = [], [2]
     train = DiscreteSearcher.train_candidate
-    monkeypatch.setattr(DiscreteSearcher, "train_candidate", lambda self, *a: calls.append(1) or train(self, *a))
+
+    def train_or_die(self, *a):
+        if len(calls) == kill_at[0]:
+            raise KeyboardInterrupt  # killed while training the third candidate
+        calls.append(1)
+        return train(self, *a)
+
+    monkeypatch.setattr(DiscreteSearcher, "train_candidate", train_or_die)
     killed = tmp_path / "killed"
-    run(killed, algo, "nas.search.discrete.budget=2", eval=False)
+    with pytest.raises(KeyboardInterrupt):
+        run(killed, algo, "nas.search.discrete.budget=4")
+    kill_at[0] = None
     with (killed / "search" / "trials.jsonl").open("a") as f:
         f.write('{"trial": 2, "code": [0, 1')  # killed while writing the third trial
     resumed = run(killed, algo, "nas.search.discrete.budget=4")

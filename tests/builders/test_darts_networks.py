@@ -39,7 +39,7 @@ def _forward_backward(model: Model, desc, batch: int = 2) -> None:
 )
 def test_darts_cifar10_eval_param_counts(confs_dir, genotype, params, params_with_aux):
     desc = _eval_desc(confs_dir, genotype)
-    model = Model(desc, droppath=True, affine=True)
+    model = Model(desc, droppath=True)
     assert model.param_count() == params
     if params_with_aux is not None:
         assert model.param_count(with_aux=True) == params_with_aux
@@ -48,7 +48,7 @@ def test_darts_cifar10_eval_param_counts(confs_dir, genotype, params, params_wit
 
 def test_darts_v2_cifar10_forward_backward_with_aux(confs_dir):
     desc = _eval_desc(confs_dir, "DARTS_V2")
-    model = Model(desc, droppath=True, affine=True)
+    model = Model(desc, droppath=True)
     model.drop_path_prob(0.2)
     x = torch.randn(2, *desc.input_shape)
     logits, aux = model(x)
@@ -65,7 +65,7 @@ def test_darts_v1_cifar10_forward_backward(confs_dir):
 
 def test_darts_v2_imagenet_param_count(confs_dir):
     desc = _eval_desc(confs_dir, "DARTS_V2", "imagenet")
-    model = Model(desc, droppath=True, affine=True)
+    model = Model(desc, droppath=True)
     assert model.param_count() == 4_718_752
     assert desc.input_shape == [3, 224, 224] and desc.n_classes == 1000 and len(desc.cell_descs) == 14
 
@@ -85,7 +85,7 @@ def _search_desc(confs_dir):
 def test_darts_search_supernet_counts(confs_dir):
     desc = _search_desc(confs_dir)
     validate_model_desc(desc)
-    model = Model(desc, droppath=False, affine=False)
+    model = Model(desc, droppath=False)
     assert model.param_count() == 1_930_618
     alphas = list(model.arch_params())
     assert len(alphas) == 2 * 14 and all(a.shape == (8,) for a in alphas)
@@ -96,13 +96,13 @@ def test_darts_search_supernet_counts(confs_dir):
 
 def test_darts_search_supernet_forward_backward(confs_dir):
     desc = _search_desc(confs_dir)
-    model = Model(desc, droppath=False, affine=False)
+    model = Model(desc, droppath=False)
     _forward_backward(model, desc)
     assert all(a.grad is not None and torch.isfinite(a.grad).all() for a in model.arch_params())
 
 
 def test_cells_of_a_type_share_alphas(confs_dir):
-    model = Model(_search_desc(confs_dir), droppath=False, affine=False)
+    model = Model(_search_desc(confs_dir), droppath=False)
     normal = [c for c in model.cells if not c.desc.is_reduction]
     reduce = [c for c in model.cells if c.desc.is_reduction]
     assert normal[0].dag[0][0].arch_params is normal[-1].dag[0][0].arch_params

@@ -140,7 +140,6 @@ def test_malformed_tables_exit_2_with_one_line(case, small_tables, tmp_path, cap
         (["-p", "populaton_size=3"], "unknown parameter 'populaton_size'"),
         (["-p", "population_size"], "expected KEY=VALUE"),
         (["--max-latency", "5"], "a latency bound a device (--latency, --device)"),
-        (["--budget", "0"], "--budget 0"),
     ],
 )
 def test_bad_options_exit_2_with_one_line(shared_data, argv, expected, capsys):

@@ -143,7 +143,7 @@ def test_eval_macro_counts_equal_the_darts_codes_for_the_files_genotype(shared_d
     path = shared_data / "archai" / name
     desc = _eval_desc(confs_dir, _import(path))
     assert len(desc.cell_descs) == 20 and desc.reduction_cell_ids() == [6, 13]
-    assert Model(desc, affine=True).param_count() == _darts_network_params(_genotype_from_text(path.read_text()))
+    assert Model(desc).param_count() == _darts_network_params(_genotype_from_text(path.read_text()))
 
 
 @pytest.mark.slow
@@ -154,7 +154,7 @@ def test_each_file_at_the_eval_macro_runs_forward_and_backward(shared_data, conf
     from descgraph.nn import Model
 
     desc = _eval_desc(confs_dir, _import(shared_data / "archai" / name))
-    model = Model(desc, droppath=True, affine=True)
+    model = Model(desc, droppath=True)
     logits, aux = model(torch.randn(2, *desc.input_shape))
     assert logits.shape == (2, 10) and aux is not None
     (logits.sum() + aux.sum()).backward()

@@ -197,4 +197,4 @@ def test_the_hubs_darts_v2_at_its_width_and_depth_is_the_darts_papers_network():
     # load_searched_model('darts-v2') builds DARTS(width=36, num_cells=20); a multi-width space keys them
     desc = from_nni({**NNI_DARTS_V2, "width": 36, "depth": 20}, "darts")
     assert len(desc.cell_descs) == 20 and desc.reduction_cell_ids() == [6, 13]
-    assert Model(desc, affine=True).param_count() == 3_349_342  # the DARTS code's count for DARTS_V2
+    assert Model(desc).param_count() == 3_349_342  # the DARTS code's count for DARTS_V2

@@ -26,7 +26,7 @@ def toy_search_desc(toy_conf):
 
 
 def test_weights_and_arch_params_are_disjoint_and_complete(toy_search_desc):
-    model = Model(toy_search_desc, droppath=False, affine=False)
+    model = Model(toy_search_desc, droppath=False)
     weights, alphas = list(model.weights()), list(model.arch_params())
     assert {id(p) for p in weights}.isdisjoint(id(a) for a in alphas)
     assert {id(p) for p in model.parameters()} == {id(p) for p in weights} | {id(a) for a in alphas}
@@ -36,7 +36,7 @@ def test_weights_and_arch_params_are_disjoint_and_complete(toy_search_desc):
 
 def test_shared_alphas_get_gradient_from_every_cell(toy_search_desc):
     """Two cells of one type read one alpha tensor, so its gradient sums both cells' contributions."""
-    model = Model(toy_search_desc, droppath=False, affine=False)
+    model = Model(toy_search_desc, droppath=False)
     logits, _ = model(torch.randn(2, *toy_search_desc.input_shape))
     logits.sum().backward()
     regular = [c for c in model.cells if not c.desc.is_reduction]
@@ -47,8 +47,8 @@ def test_shared_alphas_get_gradient_from_every_cell(toy_search_desc):
 
 
 def test_state_dict_round_trip_keeps_sharing(toy_search_desc):
-    a = Model(toy_search_desc, droppath=False, affine=False)
-    b = Model(toy_search_desc, droppath=False, affine=False)
+    a = Model(toy_search_desc, droppath=False)
+    b = Model(toy_search_desc, droppath=False)
     b.load_state_dict(a.state_dict())
     x = torch.randn(2, *toy_search_desc.input_shape)
     a.eval(), b.eval()

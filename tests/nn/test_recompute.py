@@ -19,7 +19,7 @@ def _run(recompute: int):
         dataset={"image_size": 8},
     )
     torch.manual_seed(0)
-    model = Model(get_builder("darts").build(md), droppath=False, affine=False)
+    model = Model(get_builder("darts").build(md), droppath=False)
     model.set_recompute(recompute)
     x, y = torch.randn(4, 3, 8, 8), torch.randint(0, 10, (4,))
     loss = torch.nn.functional.cross_entropy(model(x)[0], y)

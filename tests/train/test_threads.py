@@ -116,3 +116,11 @@ def test_a_run_logs_each_stage_choice_and_restores_the_count(tmp_path, monkeypat
     lines = [line for line in (tmp_path / "log.txt").read_text().splitlines() if "torch threads:" in line]
     # random search trains only the eval network: a few M MACs per step, far below one thread's worth
     assert len(lines) == 1 and "torch threads: 1 (8 CPUs available to this process, small: " in lines[0]
+
+
+def test_a_capped_worker_never_goes_above_its_share(monkeypatch):
+    monkeypatch.setattr(th, "_cap", None)
+    th.cap_threads(2)
+    assert default_threads(100 * MACS_PER_THREAD, workers_on_this_machine=1, cpus=16) == 2
+    th.cap_threads(None)
+    assert default_threads(100 * MACS_PER_THREAD, workers_on_this_machine=1, cpus=16) == 16

@@ -10,27 +10,32 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from descgraph._files import atomic_write_text
+from descgraph._json import json_text
 from descgraph.errors import ConfError, DataError
 from descgraph.nas.discrete.random_search import SpaceExhausted
 from descgraph.nas.discrete.space import Code
 from descgraph.nas.discrete.strategy import SearchStrategy, Trial
+from descgraph.nas.executor import TrialExecutor, TrialFailed, as_executor
 
 Evaluate = Callable[[Code], tuple[float, dict[str, Any]]]
 
 
 def search_loop(
     strategy: SearchStrategy,
-    evaluate: Evaluate,
+    evaluate: Evaluate | TrialExecutor,
     budget: int | None,
     max_proposals: int | None = None,
     known: dict[Code, float] | None = None,
     on_trial: Callable[[Trial, bool], None] | None = None,
     *,
+    window: int = 1,
+    replay: list[dict[str, Any]] | None = None,
+    replay_source: str = "trial log",
     time_limit_s: float = 0.0,
     stop_on_interrupt: bool = False,
     on_stop: Callable[[str], None] | None = None,
@@ -39,16 +44,25 @@ def search_loop(
     """Propose and evaluate until `budget` distinct codes are known, the strategy has proposed
     `max_proposals` times (its history counts), it has nothing new to propose, or it is `done()`.
 
+    The strategy proposes a window of up to `window` codes before any of them is fed back; the window's
+    new codes are evaluated together (by an executor: in this process or on workers) and fed back in
+    the order proposed, so the history depends on `window`, never on how many workers evaluate it.
+
     Args:
-        strategy: a strategy set up (and replayed, when resuming).
-        evaluate: code -> (result, extra numbers); called once per distinct code.
+        strategy: a strategy set up (and replayed, when resuming with window 1).
+        evaluate: code -> (result, extra numbers), or an executor of windows; called once per distinct code.
         budget: distinct codes to evaluate, those in `known` included; None: no limit (the strategy ends
             the search through `done()` or `max_proposals`).
         max_proposals: proposals in all, repeats included (10 x budget by default, no limit without a
             budget): a strategy that has converged to known codes ends.
         known: results already known (a resumed search's); updated in place.
-        on_trial: called with each trial and whether it was evaluated (False: a repeat).
-        time_limit_s: stop before the next proposal once this many seconds have passed (0: no limit).
+        on_trial: called with each trial and whether it was evaluated (False: a repeat); not for replayed ones.
+        window: codes proposed ahead of their results (the strategy may propose fewer: `can_propose`).
+        replay: trial records of an earlier run of the same search (its trial log): the first proposals are
+            checked against them and fed back their logged results, in the same windows, then the search
+            goes on; trials that were in flight at a kill are proposed and evaluated again.
+        replay_source: where the records come from, for messages.
+        time_limit_s: stop before the next window once this many seconds have passed (0: no limit).
         stop_on_interrupt: a Ctrl-C (KeyboardInterrupt) during a proposal or an evaluation ends the loop,
             keeping every trial fed back before it, instead of propagating.
         on_stop: called once with why the loop ended: "budget", "proposals", "exhausted", "done",
@@ -57,35 +71,28 @@ def search_loop(
 
     Returns:
         Every known code's result.
+
+    Raises:
+        ConfError: the strategy proposes something else than a replayed record (names the line).
+        TrialFailed: a trial's worker died more often than allowed (names the trial).
     """
+    executor, records = as_executor(evaluate), replay or []
     known = {} if known is None else known
     cap = max_proposals if max_proposals is not None else (10 * budget if budget is not None else None)
     deadline = clock() + time_limit_s if time_limit_s > 0 else None
     stopped = "budget"
     try:
         while True:
-            if budget is not None and len(known) >= budget:
+            stopped = _why_stop(strategy, len(known), budget, cap, deadline is not None and clock() > deadline)
+            if stopped:
                 break
-            if cap is not None and len(strategy.history) >= cap:
-                stopped = "proposals"
-                break
-            if strategy.done():
-                stopped = "done"
-                break
-            if deadline is not None and clock() > deadline:
-                stopped = "time limit"
-                break
-            try:
-                code = strategy.propose()
-            except SpaceExhausted:
+            codes = _propose_window(strategy, window, known, budget, cap)
+            if not codes:
                 stopped = "exhausted"
                 break
-            is_new = code not in known
-            result, extra = evaluate(code) if is_new else (known[code], {})
-            known[code] = result
-            strategy.feedback(code, result, extra)
-            if on_trial is not None:
-                on_trial(strategy.history[-1], is_new)
+            for trial, is_new, replayed in _evaluate_window(strategy, executor, codes, known, records, replay_source):
+                if on_trial is not None and not replayed:
+                    on_trial(trial, is_new)
     except KeyboardInterrupt:
         if not stop_on_interrupt:
             raise
@@ -93,6 +100,86 @@ def search_loop(
     if on_stop is not None:
         on_stop(stopped)
     return known
+
+
+def _why_stop(strategy: SearchStrategy, n_known: int, budget: int | None, cap: int | None, late: bool) -> str:
+    """Why the loop ends before its next window ('' : it goes on)."""
+    if budget is not None and n_known >= budget:
+        return "budget"
+    if cap is not None and len(strategy.history) >= cap:
+        return "proposals"
+    if strategy.done():
+        return "done"
+    return "time limit" if late else ""
+
+
+def _propose_window(
+    strategy: SearchStrategy, window: int, known: dict[Code, float], budget: int | None, cap: int | None
+) -> list[Code]:
+    """Up to `window` proposals, fewer where the budget, the cap, the strategy (`can_propose`) or the space
+    (exhausted) ends them first."""
+    codes: list[Code] = []
+    fresh: set[Code] = set()
+    while len(codes) < window and strategy.can_propose(len(codes)):
+        if budget is not None and len(known) + len(fresh) >= budget:
+            break
+        if cap is not None and len(strategy.history) + len(codes) >= cap:
+            break
+        try:
+            code = strategy.propose()
+        except SpaceExhausted:
+            break
+        codes.append(code)
+        if code not in known:
+            fresh.add(code)
+    return codes
+
+
+def _evaluate_window(
+    strategy: SearchStrategy,
+    executor: TrialExecutor,
+    codes: list[Code],
+    known: dict[Code, float],
+    records: list[dict[str, Any]],
+    source: str,
+) -> Iterator[tuple[Trial, bool, bool]]:
+    """Evaluate the window's new codes (those past the replayed records) together, then feed every code back
+    in proposal order; yields (trial, whether new, whether replayed)."""
+    start = len(strategy.history)
+    logged = [_replayed(records, start + pos, code, source) for pos, code in enumerate(codes)]
+    seen, fresh = set(known), []
+    for code, record in zip(codes, logged):
+        if record is None and code not in seen:
+            fresh.append(code)
+        seen.add(code)
+    try:
+        results = dict(zip(fresh, executor.map(fresh)))
+    except TrialFailed as e:  # nothing of the window is fed back: a resumed run proposes it again
+        raise TrialFailed(f"trial {start + codes.index(fresh[e.position])}: {e}", e.position) from None
+    for code, record in zip(codes, logged):
+        is_new = code not in known
+        if record is not None:
+            result, extra = float(record["result"]), {k: v for k, v in record.items() if k not in ("code", "result")}
+        elif is_new:
+            result, extra = results[code]
+        else:
+            result, extra = known[code], {}
+        known[code] = result
+        strategy.feedback(code, result, extra)
+        yield strategy.history[-1], is_new, record is not None
+
+
+def _replayed(records: list[dict[str, Any]], index: int, code: Code, source: str) -> dict[str, Any] | None:
+    """The logged record of proposal `index`, checked against what the strategy proposes now; None past the log."""
+    if index >= len(records):
+        return None
+    logged = tuple(int(c) for c in records[index]["code"])
+    if logged != tuple(code):
+        raise ConfError(
+            f"{source}:{index + 1}: the search proposed {list(logged)} here, now {list(code)}: the strategy, its "
+            "parameters or the seed changed; set common.resume=false to start over"
+        )
+    return records[index]
 
 
 class TrialLog:
@@ -133,18 +220,19 @@ class TrialLog:
 
     def rewrite(self, records: list[dict[str, Any]]) -> None:
         """Replace the file by `records`, atomically."""
-        atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in records))
+        atomic_write_text(self.path, "".join(json_text(r) + "\n" for r in records))
 
     def append(self, record: dict[str, Any]) -> None:
         """Add one record and flush it, so a kill keeps every finished trial."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a") as f:
-            f.write(json.dumps(record) + "\n")
+            f.write(json_text(record) + "\n")
             f.flush()
 
 
 def replay_records(strategy: SearchStrategy, records: list[dict[str, Any]], source: str) -> dict[Code, float]:
-    """Feed a set-up strategy the logged trials, checking that it proposes each one again.
+    """Feed a set-up strategy the logged trials one by one (a search with window 1), checking that it
+    proposes each one again. A windowed search replays through `search_loop(..., replay=records)`.
 
     Returns:
         The known results.
@@ -152,14 +240,8 @@ def replay_records(strategy: SearchStrategy, records: list[dict[str, Any]], sour
     Raises:
         ConfError: the strategy now proposes something else (its conf or seed changed); names the line.
     """
-    known: dict[Code, float] = {}
-    for n, record in enumerate(records, start=1):
-        code, proposed = tuple(int(c) for c in record["code"]), strategy.propose()
-        if proposed != code:
-            raise ConfError(
-                f"{source}:{n}: the search proposed {list(code)} here, now {list(proposed)}: the strategy, its "
-                "parameters or the seed changed; set common.resume=false to start over"
-            )
-        known[code] = float(record["result"])
-        strategy.feedback(code, known[code], {k: v for k, v in record.items() if k not in ("code", "result")})
-    return known
+    return search_loop(strategy, _nothing_to_evaluate, None, len(records), replay=records, replay_source=source)
+
+
+def _nothing_to_evaluate(code: Code) -> tuple[float, dict[str, Any]]:
+    raise AssertionError(f"{list(code)}: a replay evaluates nothing")

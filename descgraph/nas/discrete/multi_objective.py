@@ -95,7 +95,8 @@ class MultiObjectiveEvolution(SearchStrategy):
         self.seen: dict[str, Evaluated] = {}  # by the space's key, in the order first evaluated
         self.infeasible: set[str] = set()
         self.population: list[Code] | None = None
-        self.position = 0  # codes of the current generation proposed (and fed back)
+        self.position = 0  # codes of the current generation proposed
+        self.fed_back = 0  # codes of the current generation fed back
         self.generations_done = 0
         self.records: list[dict[str, Any]] = []  # one per finished generation
 
@@ -104,7 +105,7 @@ class MultiObjectiveEvolution(SearchStrategy):
         if self.population is None:
             self.population = self.initial_population()
         elif self.position >= len(self.population):
-            self.population, self.position = self.breed(self.select_parents()), 0
+            self.population, self.position, self.fed_back = self.breed(self.select_parents()), 0, 0
         code = self.space.canonical(self.population[self.position])
         self.position += 1
         return code
@@ -122,9 +123,14 @@ class MultiObjectiveEvolution(SearchStrategy):
             if len(self.seen) == 1:
                 first = self.seen[key]
                 self.infeasible = {name for name, constraints in self.devices if not first.meets(constraints)}
-        if self.population is not None and self.position >= len(self.population):
+        self.fed_back += 1
+        if self.population is not None and self.fed_back == len(self.population):
             self.records.append(self.generation_record(self.generations_done))
             self.generations_done += 1
+
+    def can_propose(self, pending: int) -> bool:
+        """Ahead within a generation only: the next one is bred from the results of this one."""
+        return pending == 0 or self.population is None or self.position < len(self.population)
 
     def done(self) -> bool:
         return self.generations_done >= self.generations

@@ -68,6 +68,10 @@ class SearchStrategy(ABC):
         """The best trial so far."""
         return max(self.history, key=lambda t: t.result, default=None)
 
+    def can_propose(self, pending: int) -> bool:
+        """Whether the next proposal can be made while `pending` proposals wait for their results (a window)."""
+        return True
+
     def done(self) -> bool:
         """Whether the strategy has ended its search (a generation count reached); the loop then stops."""
         return False

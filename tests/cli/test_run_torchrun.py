@@ -1,0 +1,127 @@
+"""`torchrun ... -m descgraph run` on 2 gloo ranks writes what one process writes, and rank 0 alone writes it."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from descgraph.cli import main
+
+TOY = [
+    "darts_digits",
+    "nas.search.model_desc.n_cells=3",
+    "nas.search.model_desc.n_reductions=1",
+    "nas.search.model_desc.model_stems.init_node_ch=4",
+    "nas.search.model_desc.cell.n_nodes=2",
+    "nas.search.trainer.epochs=2",
+    "nas.eval.model_desc.n_cells=3",
+    "nas.eval.model_desc.n_reductions=1",
+    "nas.eval.model_desc.model_stems.init_node_ch=4",
+    "nas.eval.trainer.epochs=2",
+    "dataset.max_batches=2",
+]
+
+
+def torchrun(argv: list[str], timeout_s: float = 600) -> subprocess.CompletedProcess:
+    """`torchrun --standalone --nproc_per_node=2 -m descgraph ARGV` in a process group of its own, killed whole
+    when it ends or times out."""
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "descgraph"]
+    proc = subprocess.Popen(
+        [*cmd, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )  # fmt: skip
+    try:
+        out, err = proc.communicate(timeout=timeout_s)
+    finally:
+        with_group_killed(proc)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def children(pid: int) -> list[int]:
+    """The processes `pid` started (torchrun's agent starts its ranks in sessions of their own)."""
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [int(p) for p in found]
+
+
+def with_group_killed(proc: subprocess.Popen) -> None:
+    """SIGKILL whatever is left: the agent's ranks, then the process group."""
+    for pid in children(proc.pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def files(expdir: Path) -> list[str]:
+    return sorted(str(p.relative_to(expdir)) for p in expdir.rglob("*") if p.is_file())
+
+
+@pytest.mark.slow
+def test_two_ranks_write_the_one_process_experiment(tmp_path):
+    alone, ranks = tmp_path / "alone", tmp_path / "ranks"
+    assert main(["run", *TOY, "--expdir", str(alone), "--json"]) == 0
+    done = torchrun(["run", *TOY, "--expdir", str(ranks), "--json"])
+    assert done.returncode == 0, done.stderr[-2000:]
+    printed = json.loads(done.stdout)  # one summary: rank 0 alone prints
+    assert files(ranks) == files(alone)  # no temp file left, nothing written twice under another name
+    summary, one = json.loads((ranks / "summary.json").read_text()), json.loads((alone / "summary.json").read_text())
+    assert printed == summary
+    assert summary["search"]["final_desc_hash"] == one["search"]["final_desc_hash"]
+    assert summary["eval"]["desc_hash"] == one["eval"]["desc_hash"]
+    for stage in ("search", "eval"):
+        ours = [json.loads(x) for x in (ranks / stage / "metrics.jsonl").read_text().splitlines()]
+        theirs = [json.loads(x) for x in (alone / stage / "metrics.jsonl").read_text().splitlines()]
+        assert len(ours) == len(theirs) == 2  # one line per epoch: two ranks never append to the same file
+        assert [r["train_n"] for r in ours] == [r["train_n"] for r in theirs] == [128, 128]
+    assert len((ranks / "search" / "alphas.jsonl").read_text().splitlines()) == 2
+    weights = torch.load(ranks / "eval" / "model.pt", weights_only=True)
+    for name, value in torch.load(alone / "eval" / "model.pt", weights_only=True).items():
+        torch.testing.assert_close(weights[name], value, atol=1e-4, rtol=0, msg=name)
+
+
+@pytest.mark.slow
+def test_a_world_size_that_does_not_divide_the_batch_stops_every_rank(tmp_path):
+    done = torchrun(["run", *TOY, "nas.search.loader.train_batch=63", "--expdir", str(tmp_path / "exp")], 300)
+    assert done.returncode != 0
+    lines = [x for x in done.stderr.splitlines() if x.startswith("descgraph: error:")]
+    message = "loader.train_batch: the global batch of 63 does not split into 2 equal shards (one per rank)"
+    assert lines == [f"descgraph: error: {message}"] * 2
+    assert not (tmp_path / "exp").exists()
+
+
+@pytest.mark.slow
+def test_a_killed_rank_stops_the_run_which_then_resumes(tmp_path):
+    """kill -9 of rank 1 after the first epoch's checkpoint: one line naming the rank, then the same
+    command resumes from that checkpoint and finishes."""
+    exp = tmp_path / "exp"
+    argv = [sys.executable, "-m", "descgraph", "run", *TOY, "nas.search.trainer.epochs=3", "--no-eval"]
+    argv += ["nas.search.trainer.checkpoint_freq=1", "--nproc", "2", "--expdir", str(exp)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, start_new_session=True, env=env)
+    try:
+        metrics, deadline = exp / "search" / "metrics.jsonl", time.monotonic() + 400
+        while time.monotonic() < deadline and not (metrics.exists() and metrics.read_text().count("\n") >= 1):
+            time.sleep(0.2)
+        ranks = children(proc.pid)
+        assert len(ranks) == 2, ranks
+        os.kill(ranks[-1], signal.SIGKILL)  # one of the two ranks
+        _, err = proc.communicate(timeout=300)
+    finally:
+        with_group_killed(proc)
+    assert proc.returncode != 0
+    assert "descgraph: error: rank" in err
+    assert metrics.read_text().count("\n") < 3
+    resumed = subprocess.run(argv, capture_output=True, text=True, timeout=600, env=env)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "resumed from" in (exp / "log.txt").read_text()
+    assert metrics.read_text().count("\n") == 3
