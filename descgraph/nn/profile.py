@@ -32,7 +32,9 @@ def count_macs(
     if inputs is None:
         if input_shape is None:
             raise TypeError("count_macs: give input_shape or inputs")
-        inputs = (torch.zeros(1, *input_shape),)
+        weight = next(model.parameters(), None)  # the input takes the model's dtype and device
+        like = {"dtype": weight.dtype, "device": weight.device} if weight is not None else {}
+        inputs = (torch.zeros(1, *input_shape, **like),)
     total = 0
 
     def hook(m: nn.Module, _inputs: tuple, out: torch.Tensor) -> None:

@@ -46,7 +46,8 @@ def trials(expdir: Path) -> list[dict]:
 @pytest.mark.slow
 @pytest.mark.parametrize("algo", ["rea", "reinforce"])
 def test_a_killed_search_resumes_by_replay_and_trains_only_what_is_missing(algo, tmp_path, monkeypatch):
-    full = run(tmp_path / "full", algo, "nas.search.discrete.budget=4", eval=False)
+    one_by_one = ("nas.search.discrete.budget=4", "nas.search.window=1")  # a window in flight is run again
+    full = run(tmp_path / "full", algo, *one_by_one, eval=False)
     assert full["search"]["candidates"] == 4
     calls, kill_at = [], [2]
     train = DiscreteSearcher.train_candidate
@@ -60,11 +61,11 @@ def test_a_killed_search_resumes_by_replay_and_trains_only_what_is_missing(algo,
     monkeypatch.setattr(DiscreteSearcher, "train_candidate", train_or_die)
     killed = tmp_path / "killed"
     with pytest.raises(KeyboardInterrupt):
-        run(killed, algo, "nas.search.discrete.budget=4")
+        run(killed, algo, *one_by_one)
     kill_at[0] = None
     with (killed / "search" / "trials.jsonl").open("a") as f:
         f.write('{"trial": 2, "code": [0, 1')  # killed while writing the third trial
-    resumed = run(killed, algo, "nas.search.discrete.budget=4")
+    resumed = run(killed, algo, *one_by_one)
     assert len(calls) == 4  # two before the kill, two after it
     assert trials(killed) == trials(tmp_path / "full")
     assert resumed["search"] == full["search"]

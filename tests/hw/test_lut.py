@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from descgraph.cli import main
-from descgraph.conf import load_conf, resolve_conf_path
+from descgraph.conf import confs_dir, load_conf, resolve_conf_path
 from descgraph.conf.schema import HwConf
 from descgraph.desc import OpDesc, save_desc
 from descgraph.errors import DescgraphError
@@ -23,8 +23,8 @@ TOY = ["nas.eval.model_desc.n_cells=3", "nas.eval.model_desc.n_reductions=1", "n
 
 
 @pytest.fixture(scope="module")
-def toy_conf():
-    return load_conf([resolve_conf_path("darts_toy")], TOY)
+def toy_conf():  # darts_toy's macros on CIFAR-10's 32x32 shapes (a table needs shapes, not images)
+    return load_conf([resolve_conf_path("darts_toy"), confs_dir() / "datasets" / "cifar10.yaml"], TOY)
 
 
 @pytest.fixture(scope="module")
