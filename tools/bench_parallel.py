@@ -5,7 +5,8 @@
   `trial_time_ratio` is the 2-worker wall time over the 1-worker one (goal: at most 0.6). The workers
   are started, and their loaders built, before the clock starts; `ray_start_s` is what that took.
   Both sides must give the same results (`same_results`).
-- ddp: `ddp_throughput_ratio` from `measure_ddp()` of tools/bench_ddp.py, when that file is there.
+- ddp: `ddp_throughput_ratio` from `measure_ddp()` of tools/bench_ddp.py (a DARTS search epoch on 2 torchrun
+  ranks at 1 thread each against 1 process at 2 threads; `--no-ddp` leaves it out).
 
 The last line printed is one JSON object.
 
@@ -75,15 +76,13 @@ def _timed(run, codes) -> tuple[float, list]:
     return time.perf_counter() - start, results
 
 
-def measure_ddp_if_there() -> dict:
-    """tools/bench_ddp.py's `measure_ddp()`, when that file is there; else nothing."""
+def measure_ddp(max_batches: int) -> dict:
+    """tools/bench_ddp.py's `measure_ddp()` (the two benchmarks sit side by side in tools/)."""
     path = Path(__file__).with_name("bench_ddp.py")
-    if not path.exists():
-        return {}
     spec = importlib.util.spec_from_file_location("bench_ddp", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.measure_ddp()
+    return module.measure_ddp(max_batches=max_batches)
 
 
 def main() -> None:
@@ -92,14 +91,15 @@ def main() -> None:
     parser.add_argument("--candidates", type=int, default=8, help="candidates evaluated by both sides")
     parser.add_argument("--epochs", type=int, default=2, help="training epochs of each candidate")
     parser.add_argument("--workers", type=int, default=2, help="Ray workers of the parallel side")
+    parser.add_argument("--ddp-max-batches", type=int, default=6, help="batches of the timed DARTS search epoch")
+    parser.add_argument("--no-ddp", action="store_true", help="measure the trials only")
     parser.add_argument("-p", "--override", action="append", default=[], help="KEY=VALUE conf override")
     parser.add_argument("--json", action="store_true", help="print only the JSON object")
     args = parser.parse_args()
     result = {"trials": measure_trials(args.conf, args.candidates, args.epochs, args.workers, args.override)}
     result["trial_time_ratio"] = result["trials"]["trial_time_ratio"]
-    ddp = measure_ddp_if_there()
-    if ddp:
-        result["ddp"] = ddp
+    if not args.no_ddp:
+        result["ddp"] = ddp = measure_ddp(args.ddp_max_batches)
         result["ddp_throughput_ratio"] = ddp["ddp_throughput_ratio"]
     if not args.json:
         print(f"trials: {args.workers} Ray workers / 1 worker wall time = {result['trial_time_ratio']}")
