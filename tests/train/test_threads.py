@@ -81,7 +81,8 @@ def test_a_stage_sets_and_logs_its_count(monkeypatch, caplog):
     from descgraph.train import Trainer
 
     monkeypatch.setattr(th, "available_cpus", lambda: 4)
-    conf = load_conf("darts_toy")
+    small = ["nas.search.model_desc.n_cells=3", "nas.search.model_desc.model_stems.init_node_ch=4"]
+    conf = load_conf("darts_toy", small)  # a small network: the test is about the count, not the model
     final = build_from_genotype(parse_genotype("DARTS_V2"), conf.nas.search.model_desc)
     model = stage_model(conf, lambda: final, None)
     previous = torch.get_num_threads()
@@ -93,7 +94,7 @@ def test_a_stage_sets_and_logs_its_count(monkeypatch, caplog):
             torch.get_num_threads() == 1
             and "torch threads: 1 (4 CPUs available to this process, small: " in caplog.text
         )
-        stage_trainer(load_conf("darts_toy", ["common.threads=2"]), Trainer, conf.nas.search, model, "eval")
+        stage_trainer(load_conf("darts_toy", [*small, "common.threads=2"]), Trainer, conf.nas.search, model, "eval")
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(previous)
