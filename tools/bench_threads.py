@@ -15,6 +15,7 @@ median busy time over the median alone time; on a machine doing other work the a
 the ratios within one run are what to compare. The last line of `--json` is one JSON object.
 
     python tools/bench_threads.py --json [--epochs 3] [--max-batches 8] [--rounds 2] [--neighbour spin|twin]
+        [--settings descgraph,torch_default]
 """
 
 from __future__ import annotations
@@ -88,10 +89,10 @@ def timed_beside(workdir: Path, name: str, setting: str, args: argparse.Namespac
 def measure(args: argparse.Namespace) -> dict:
     """Every setting alone and busy, `args.rounds` times, interleaved."""
     default = torch_default_threads()
-    times: dict[str, dict[str, list[float]]] = {s: {"alone": [], "busy": []} for s in SETTINGS}
+    times: dict[str, dict[str, list[float]]] = {s: {"alone": [], "busy": []} for s in args.settings}
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
-            for setting in SETTINGS:
+            for setting in args.settings:
                 for side, timed in (("alone", timed_search), ("busy", timed_beside)):
                     times[setting][side].append(timed(Path(tmp), f"{setting}-{r}-{side}", setting, args, default))
                     print(f"round {r} {setting} {side}: {times[setting][side][-1]:.2f} s", file=sys.stderr, flush=True)
@@ -109,12 +110,26 @@ def summarize(times: dict[str, list[float]]) -> dict:
     }
 
 
+def settings(text: str) -> list[str]:
+    """The settings of `--settings`: known names, each once, in the order given."""
+    names = list(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    unknown = [n for n in names if n not in SETTINGS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown setting {unknown[0] if unknown else text!r}; known: {', '.join(SETTINGS)}"
+        )
+    return names
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=3, help="search epochs per run")
     ap.add_argument("--max-batches", type=int, default=8, help="dataset.max_batches of each run")
     ap.add_argument("--rounds", type=int, default=2, help="times each setting runs alone and busy")
     ap.add_argument("--neighbour", choices=["spin", "twin"], default="spin", help="the busy process beside the run")
+    ap.add_argument(
+        "--settings", type=settings, default=list(SETTINGS), help=f"comma-separated, of {', '.join(SETTINGS)}"
+    )
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args()
     from descgraph.hw.latency import cpu_model
@@ -133,7 +148,7 @@ def main() -> None:
     if args.json:
         print(json.dumps(result))
     else:
-        for s in SETTINGS:
+        for s in args.settings:
             r = result[s]
             print(f"{s:24s} alone {r['alone_s']:8.2f} s  busy {r['busy_s']:8.2f} s  busy/alone {r['busy_over_alone']}")
 
