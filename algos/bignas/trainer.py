@@ -21,6 +21,7 @@ from descgraph.conf.schema import TrainerConf
 from descgraph.desc.elastic import BigNASConfig
 from descgraph.train import Trainer
 from descgraph.train.seeding import derive_seed
+from descgraph.train.trainer import joined
 
 
 def compute_distillation_loss(
@@ -71,20 +72,24 @@ class BigNASTrainer(Trainer):
         return (1 - w) * loss + w * compute_distillation_loss(teacher, logits, self.sandwich.temperature)
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, Any]:
-        """Gradients of every sampled child, summed, then one update; reports the first child's loss and logits."""
+        """Gradients of every sampled child on every micro-batch, summed, then one update; reports the first
+        child's loss and logits. In-place distillation teaches each child with the largest child's logits
+        on the same micro-batch."""
         self.optimizer.zero_grad(set_to_none=True)
-        teacher, first = None, None
-        for config in self.sample_children():
-            self.model.activate(config)
-            with self.autocast():
-                logits, _ = self.model(x)
-                loss = self.child_loss(logits, y, teacher)
-            self.backward(loss)
-            if first is None:
-                first = {"loss": loss.detach(), "logits": logits.detach()}
-                teacher = first["logits"] if self.sandwich.use_sandwich_sampling else None
+        children, firsts = self.sample_children(), []
+        for xb, yb, scale in self.micro_batches(x, y, self.weight_params):
+            teacher = None
+            for k, config in enumerate(children):
+                self.model.activate(config)
+                with self.autocast():
+                    logits, _ = self.model(xb)
+                    loss = self.child_loss(logits, yb, teacher)
+                self.backward(loss * scale)
+                if k == 0:
+                    firsts.append((loss.detach(), logits.detach()))
+                    teacher = logits.detach() if self.sandwich.use_sandwich_sampling else None
         self.clip_and_step()
-        return first
+        return joined(firsts)
 
     def evaluate_child(self, config: BigNASConfig, loader: Any, calib_loader: Any) -> dict[str, float]:
         """A child's loss and accuracy on `loader` after recalibrating BN on `calib_batches` of `calib_loader`."""
