@@ -42,11 +42,11 @@ def _launch(args: argparse.Namespace, conf) -> int:
     from descgraph.data.sharding import check_divides
     from descgraph.nas._common import check_stage_shards
 
+    check_nproc(args.nproc)
     stages = [name for name, skipped in (("search", args.no_search), ("eval", args.no_eval)) if not skipped]
     for name in stages:
         check_divides(getattr(conf.nas, name).loader.train_batch, args.nproc, f"nas.{name}.loader.train_batch")
     check_stage_shards(conf, args.nproc, stages)
-    check_nproc(args.nproc)
     flags = [f for f in ("no_search", "no_eval", "json") if getattr(args, f)]
     run_args = [*args.items, *(f"--{f.replace('_', '-')}" for f in flags)]
     if args.expdir:
