@@ -25,6 +25,7 @@ from descgraph.train.threads import default_threads
 __all__ = [
     "all_reduce_sum",
     "barrier",
+    "check_same_on_ranks",
     "is_main",
     "launched_by_torchrun",
     "process_group",
@@ -97,6 +98,21 @@ def sum_over_ranks(tensor: torch.Tensor) -> torch.Tensor:
     if _is_distributed():
         dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
     return tensor
+
+
+def check_same_on_ranks(token: int, what: str) -> None:
+    """Check that every rank holds the same `token` (a hash of what they must agree on).
+
+    Raises:
+        DistributedError: one line saying what differs, on every rank.
+    """
+    if not _is_distributed():
+        return
+    mine = torch.tensor([token & (2**63 - 1)], dtype=torch.int64)
+    tokens = [torch.zeros_like(mine) for _ in range(world_size())]
+    dist.all_gather(tokens, mine)
+    if any(not torch.equal(t, mine) for t in tokens):
+        raise DistributedError(f"rank {rank()} of {world_size()}: the ranks differ in {what}")
 
 
 def all_reduce_sum(tensors: Iterable[torch.Tensor]) -> None:

@@ -146,3 +146,29 @@ def test_a_killed_rank_stops_the_run_which_then_resumes(tmp_path):
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert "resumed from" in (exp / "log.txt").read_text()
     assert metrics.read_text().count("\n") == 3
+
+
+def trials(expdir: Path) -> list[tuple]:
+    """The codes and results of search/trials.jsonl (not the timings)."""
+    lines = (expdir / "search" / "trials.jsonl").read_text().splitlines()
+    return [(r["code"], r["result"]) for r in map(json.loads, lines)]
+
+
+@pytest.mark.slow
+def test_bignas_on_two_ranks_trains_and_picks_as_one_process(tmp_path):
+    """Sandwich training, BN recalibration and the judging of children in 2 shards at one thread each (a sum
+    over two threads may round otherwise than over one): the same weights, trials and picks, bit for bit."""
+    argv = ["run", "bignas_toy", "common.shards=2", "common.threads=1", "--no-eval", "--json"]
+    alone, ranks = tmp_path / "alone", tmp_path / "ranks"
+    assert main([*argv, "--expdir", str(alone)]) == 0
+    done = torchrun([*argv, "--expdir", str(ranks)])
+    assert done.returncode == 0, done.stderr[-2000:]
+    ours, theirs = checkpoint(ranks, "search"), checkpoint(alone, "search")
+    for name, value in theirs["model"].items():
+        assert torch.equal(ours["model"][name], value), name
+    assert trials(ranks) == trials(alone) and len(trials(alone)) == 12
+    assert files(ranks) == files(alone)
+    for device in ("edge", "phone", "mcu_tiny"):
+        desc = Path("final", device, "model_desc.yaml")
+        assert (ranks / desc).read_text() == (alone / desc).read_text(), device
+    assert (ranks / "search" / "metrics.jsonl").read_text().count("\n") == 1  # rank 0 alone appends

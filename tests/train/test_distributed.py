@@ -19,6 +19,7 @@ from descgraph.builders import get_builder
 from descgraph.conf import load_conf, resolve_conf_path
 from descgraph.conf.schema import Conf
 from descgraph.data import get_loaders
+from descgraph.errors import DistributedError
 from descgraph.nas._common import stage_model, stage_trainer
 from descgraph.nn import Model
 from descgraph.train import Trainer, distributed
@@ -119,3 +120,19 @@ def test_second_order_gradient_on_two_ranks_is_the_global_batch_gradient(tmp_pat
         for ours, theirs in zip(grads, alone):
             assert ((ours - theirs).norm() / theirs.norm()).item() < 1e-5
             assert torch.equal(ours, theirs)  # the same sums of the same two numbers
+
+
+def tokens_checked(differ: bool) -> str:
+    """check_same_on_ranks on a token that is (or is not) the rank; the error's line, or ''."""
+    try:
+        distributed.check_same_on_ranks(distributed.rank() if differ else 7, "the children of epoch 1")
+    except DistributedError as e:
+        return str(e)
+    return ""
+
+
+@pytest.mark.slow
+def test_ranks_that_drew_other_children_stop_with_one_line(tmp_path):
+    assert run_ranks(tokens_checked, 2, tmp_path, False) == ["", ""]
+    lines = run_ranks(tokens_checked, 2, tmp_path, True)
+    assert lines == [f"rank {r} of 2: the ranks differ in the children of epoch 1" for r in range(2)]
