@@ -172,3 +172,31 @@ def test_bignas_on_two_ranks_trains_and_picks_as_one_process(tmp_path):
         desc = Path("final", device, "model_desc.yaml")
         assert (ranks / desc).read_text() == (alone / desc).read_text(), device
     assert (ranks / "search" / "metrics.jsonl").read_text().count("\n") == 1  # rank 0 alone appends
+
+
+@pytest.mark.slow
+def test_a_search_begun_on_two_ranks_resumes_in_one_process_with_the_same_result(tmp_path):
+    """The same shards on another world size is the same experiment: kill -9 of the whole torchrun group after
+    the first epoch's checkpoint, then the same conf in one process finishes it as an uninterrupted run would."""
+    argv = ["run", *TOY, "--no-eval", "nas.search.trainer.checkpoint_freq=1", "--json"]
+    alone, ranks = tmp_path / "alone", tmp_path / "ranks"
+    assert main([*argv, "--expdir", str(alone)]) == 0
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "descgraph"]
+    proc = subprocess.Popen([*cmd, *argv, "--expdir", str(ranks)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})  # fmt: skip
+    try:
+        deadline = time.monotonic() + 400
+        while time.monotonic() < deadline and not (ranks / "search" / "checkpoint.pt").exists():
+            time.sleep(0.2)
+    finally:
+        with_group_killed(proc)
+    begun = checkpoint(ranks, "search")
+    assert (begun["world_size"], begun["epoch"]) == (2, 1)
+    assert main([*argv, "--expdir", str(ranks)]) == 0
+    assert "written by 2 ranks, resumed on 1; 2 shards" in (ranks / "log.txt").read_text()
+    summary, one = (json.loads((d / "summary.json").read_text()) for d in (ranks, alone))
+    assert summary["search"]["final_desc_hash"] == one["search"]["final_desc_hash"]
+    ours, theirs = checkpoint(ranks, "search"), checkpoint(alone, "search")
+    for name, value in theirs["model"].items():
+        assert torch.equal(ours["model"][name], value), name
