@@ -23,6 +23,7 @@ from descgraph.nas._common import resolve_device
 from descgraph.nas.discrete import Code
 from descgraph.nn import Model
 from descgraph.train import topk_correct
+from descgraph.train.distributed import sum_over_ranks
 from descgraph.train.seeding import derive_seed, loader_generators
 
 
@@ -58,7 +59,12 @@ def layout_of(channels_last: bool) -> torch.memory_format:
 
 
 class ChildJudge:
-    """Accuracy with inherited weights after BN recalibration, and costs, of a supernet's children."""
+    """Accuracy with inherited weights after BN recalibration, and costs, of a supernet's children.
+
+    On data-parallel ranks each rank judges on its shards of the data; BN recalibration runs in
+    `shards` micro-batches and correct counts are summed over the ranks, so every rank gets the
+    one-process accuracy.
+    """
 
     def __init__(
         self,
@@ -67,15 +73,16 @@ class ChildJudge:
         device: torch.device,
         cost_models: dict[str, CostModel],
         memory_format: torch.memory_format = torch.contiguous_format,
+        shards: int = 0,
     ) -> None:
         self.supernet, self.data, self.device, self.memory_format = supernet, data, device, memory_format
-        self.cost_models = cost_models
+        self.cost_models, self.shards = cost_models, shards
 
     def to_device(self, x: torch.Tensor) -> torch.Tensor:
         return x.to(self.device).contiguous(memory_format=self.memory_format)
 
     def recalibrate(self, config: BigNASConfig) -> None:
-        recalibrate_bn(self.supernet, config, (self.to_device(x) for x in self.data.calib))
+        recalibrate_bn(self.supernet, config, (self.to_device(x) for x in self.data.calib), self.shards)
 
     @torch.no_grad()
     def accuracy(self, config: BigNASConfig, batches: Iterable, recalibrate: bool = True) -> float:
@@ -104,13 +111,15 @@ class ChildJudge:
 
 @torch.no_grad()
 def top1(model: torch.nn.Module, batches: Iterable, to_device, resolution: int | None = None) -> float:
-    """Top-1 (percent) over (x, y) batches, each x moved by `to_device` (and resized when given a resolution)."""
+    """Top-1 (percent) over (x, y) batches, each x moved by `to_device` (and resized when given a resolution);
+    on data-parallel ranks, over every rank's batches."""
     correct, n = 0, 0
     for x, y in batches:
         x = to_device(x) if resolution is None else resize(to_device(x), resolution)
         logits, _ = model(x)
         correct += int(topk_correct(logits, y.to(logits.device), (1,))[0])
         n += len(y)
+    correct, n = (int(v) for v in sum_over_ranks(torch.tensor([correct, n], dtype=torch.int64)).tolist())
     return 100.0 * correct / max(n, 1)
 
 
@@ -139,5 +148,5 @@ class ChildScorer:
         loaders = get_loaders(stage.loader, seed=self.conf.common.seed)
         val = plain_val(loaders, stage.loader, self.conf.common.seed)
         judge = ChildJudge(supernet, ChildData(self.calib, val, loaders.test), device, {},
-                           layout_of(stage.trainer.channels_last))  # fmt: skip
+                           layout_of(stage.trainer.channels_last), self.conf.common.shards)  # fmt: skip
         return lambda code: (judge.accuracy(space.decode(code), val), {})

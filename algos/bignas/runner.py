@@ -8,22 +8,40 @@ report.html.
 
 from __future__ import annotations
 
-from algos.bignas.conf import BigNASConf
+from algos.bignas.conf import BigNASConf, BigNASSearchConf
 from algos.bignas.evaluater import ChildEvaluater
 from algos.bignas.finalizers import ChildFinalizers
 from algos.bignas.searcher import BigNASSearcher
 from algos.bignas.trainer import BigNASTrainer
+from descgraph._ranks import world_size
 from descgraph.data import Loaders, get_loaders
+from descgraph.errors import ConfError
 from descgraph.hw.cost import CostModel, cost_model_from_conf
 from descgraph.nas import ExperimentRunner, register_algo
 from descgraph.nas.executor import connect_ray
 
 
+def check_ranks(stage: BigNASSearchConf) -> None:
+    """On data-parallel ranks every rank runs the evolution (each judging children on its shards), so
+    nothing may let one rank decide otherwise than another.
+
+    Raises:
+        ConfError: Ray workers or a wall-clock limit under torchrun; one line naming the key.
+    """
+    if world_size() == 1:
+        return
+    if stage.workers > 1:
+        raise ConfError("nas.search.workers: Ray workers and torchrun ranks do not mix; use one or the other")
+    if stage.multi_objective.time_limit_s:
+        raise ConfError(
+            "nas.search.multi_objective.time_limit_s: a wall-clock limit could stop the ranks at different "
+            "children under torchrun; set it to 0 there"
+        )
+
+
 @register_algo("bignas", conf=BigNASConf)
 class BigNASExperimentRunner(ExperimentRunner):
     """Sandwich-train the supernet, evolve children for every device, save and test each device's child."""
-
-    search_on_ranks = False  # sandwich training and the evolution of children run in one process
 
     _loaders: Loaders | None = None
 
@@ -33,6 +51,7 @@ class BigNASExperimentRunner(ExperimentRunner):
         self.devices = mo.targets()
         names = sorted({mo.pareto_cost, *(model for _, constraints in self.devices for model in constraints)})
         self.cost_models = {name: self.cost_model(name) for name in names}
+        check_ranks(self.conf.nas.search)
         connect_ray(self.conf.nas.search.workers, self.conf.nas.search.ray_address)  # a bad address: before any file
 
     def cost_model(self, name: str) -> CostModel:

@@ -60,7 +60,7 @@ class BigNASSearcher(Searcher):
         data = child_data(loaders, stage.loader, stage.trainer.sandwich.calib_batches, seed)
         metrics, epochs = self.train_supernet(trainer_class, supernet, space, loaders, data)
         judge = ChildJudge(supernet, data, resolve_device(self.conf.common.device), self.cost_models,
-                           layout_of(stage.trainer.channels_last))  # fmt: skip
+                           layout_of(stage.trainer.channels_last), self.conf.common.shards)  # fmt: skip
         metrics["largest"] = judge.child_summary(space.largest())
         metrics["smallest"] = judge.child_summary(space.smallest())
         with self.child_executor(

@@ -18,6 +18,7 @@ from descgraph.desc.elastic import BigNASConfig, apply_config
 from descgraph.nn import Model
 from descgraph.ops.elastic import ElasticOp
 from descgraph.train import save_checkpoint
+from descgraph.train.shards import Sharder
 
 CACHED_CHILDREN = 16  # child descriptions kept: training reuses a few, a search visits thousands once
 
@@ -98,11 +99,13 @@ def resize(x: torch.Tensor, resolution: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def recalibrate_bn(supernet: Supernet, config: BigNASConfig, batches: Iterable[torch.Tensor]) -> None:
+def recalibrate_bn(supernet: Supernet, config: BigNASConfig, batches: Iterable[torch.Tensor], shards: int = 0) -> None:
     """Reset every BN's statistics and re-estimate them for one child as exact averages over `batches`.
 
     The running statistics collected while many children trained share the same buffers and fit none
-    of them; BigNAS (sec. 3.3) and once-for-all recalibrate them per child before it is evaluated.
+    of them; BigNAS (sec. 3.3) and once-for-all recalibrate them per child before it is evaluated. Each
+    batch (this rank's shard of it) runs in its micro-batches, as training does (`common.shards`), so the
+    statistics are the same on any number of ranks.
     """
     model = supernet.model
     bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
@@ -114,8 +117,10 @@ def recalibrate_bn(supernet: Supernet, config: BigNASConfig, batches: Iterable[t
             bn.momentum = None  # a cumulative average over the batches
         model.train()
         supernet.activate(config)
+        sharder = Sharder(model, shards)
         for x in batches:
-            supernet(x)
+            for xb, _, _ in sharder(x, x):
+                supernet(xb)
     finally:
         for bn, momentum in zip(bns, momenta):
             bn.momentum = momentum

@@ -8,6 +8,7 @@ children all train on the labels (the paper's baseline).
 
 from __future__ import annotations
 
+import hashlib
 import random
 from itertools import islice
 from typing import Any
@@ -19,8 +20,9 @@ from algos.bignas.space import BigNASSpace, sandwich_sample
 from algos.bignas.supernet import Supernet, recalibrate_bn
 from descgraph.conf.schema import TrainerConf
 from descgraph.desc.elastic import BigNASConfig
-from descgraph.train import Trainer
+from descgraph.train import Trainer, distributed
 from descgraph.train.seeding import derive_seed
+from descgraph.train.trainer import joined
 
 
 def compute_distillation_loss(
@@ -50,17 +52,28 @@ class BigNASTrainer(Trainer):
         super().__init__(conf, model, **kwargs)
         self.space, self.sandwich = space, conf.sandwich
         self.rng = random.Random(derive_seed(self.seed, -1))
+        self.drawn = hashlib.sha256()  # the epoch's children, which every rank must draw alike
 
     def on_epoch_start(self, epoch: int) -> None:
         """Children of an epoch depend only on (seed, epoch), so a resumed run draws the same ones."""
         self.rng.seed(derive_seed(self.seed, epoch, -1))
+        self.drawn = hashlib.sha256()
+
+    def on_epoch_end(self, epoch: int, metrics: dict[str, Any]) -> None:
+        """Every rank trained the same children (the step's seed, not the rank, picks them)."""
+        token = int.from_bytes(self.drawn.digest()[:8], "little")
+        distributed.check_same_on_ranks(token, f"the children of epoch {epoch + 1} (a hash of their configs)")
 
     def sample_children(self) -> list[BigNASConfig]:
         """The sandwich (largest, smallest, random), or as many uniformly drawn children."""
         n = self.sandwich.n_random
         if self.sandwich.use_sandwich_sampling:
-            return sandwich_sample(self.space, self.rng, n)
-        return [self.space.sample_config(self.rng) for _ in range(n + 2)]
+            children = sandwich_sample(self.space, self.rng, n)
+        else:
+            children = [self.space.sample_config(self.rng) for _ in range(n + 2)]
+        for config in children:
+            self.drawn.update(config.model_dump_json().encode())
+        return children
 
     def child_loss(self, logits: torch.Tensor, y: torch.Tensor, teacher: torch.Tensor | None) -> torch.Tensor:
         """Cross entropy, mixed with distillation from the teacher's logits when there is a teacher."""
@@ -71,25 +84,29 @@ class BigNASTrainer(Trainer):
         return (1 - w) * loss + w * compute_distillation_loss(teacher, logits, self.sandwich.temperature)
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, Any]:
-        """Gradients of every sampled child, summed, then one update; reports the first child's loss and logits."""
+        """Gradients of every sampled child on every micro-batch, summed, then one update; reports the first
+        child's loss and logits. In-place distillation teaches each child with the largest child's logits
+        on the same micro-batch."""
         self.optimizer.zero_grad(set_to_none=True)
-        teacher, first = None, None
-        for config in self.sample_children():
-            self.model.activate(config)
-            with self.autocast():
-                logits, _ = self.model(x)
-                loss = self.child_loss(logits, y, teacher)
-            self.backward(loss)
-            if first is None:
-                first = {"loss": loss.detach(), "logits": logits.detach()}
-                teacher = first["logits"] if self.sandwich.use_sandwich_sampling else None
+        children, firsts = self.sample_children(), []
+        for xb, yb, scale in self.micro_batches(x, y, self.weight_params):
+            teacher = None
+            for k, config in enumerate(children):
+                self.model.activate(config)
+                with self.autocast():
+                    logits, _ = self.model(xb)
+                    loss = self.child_loss(logits, yb, teacher)
+                self.backward(loss * scale)
+                if k == 0:
+                    firsts.append((loss.detach(), logits.detach()))
+                    teacher = logits.detach() if self.sandwich.use_sandwich_sampling else None
         self.clip_and_step()
-        return first
+        return joined(firsts)
 
     def evaluate_child(self, config: BigNASConfig, loader: Any, calib_loader: Any) -> dict[str, float]:
         """A child's loss and accuracy on `loader` after recalibrating BN on `calib_batches` of `calib_loader`."""
         batches = (self.to_device(x, y)[0] for x, y in islice(calib_loader, self.sandwich.calib_batches))
-        recalibrate_bn(self.model, config, batches)
+        recalibrate_bn(self.model, config, batches, self.sharder.shards)
         return self.evaluate(loader)
 
     def run_epoch(self, epoch: int, train_loader: Any, val_loader: Any = None) -> dict[str, Any]:

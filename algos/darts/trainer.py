@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from algos.darts.architect import second_order_grads
-from descgraph.train import ArchTrainer, MetricsLog, distributed
+from descgraph.train import ArchTrainer, MetricsLog
 
 
 def alpha_record(model: torch.nn.Module, epoch: int) -> dict[str, Any]:
@@ -73,12 +73,12 @@ class DartsArchTrainer(ArchTrainer):
             xi=self._lr(),
             momentum=self._momentum(),
             weight_decay=self.conf.optimizer.decay,
-            average=distributed.all_reduce_mean,
+            micro_batches=self.micro_batches,
         )
         self.alpha_optimizer.zero_grad(set_to_none=True)
         for a, g in zip(alphas, grads):
-            a.grad = g.detach()
-        self.step_alphas()
+            a.grad = g.detach()  # the global batch's gradient already: summed over the micro-batches and ranks
+        self.alpha_optimizer.step()
 
     def _lr(self) -> float:
         return float(self.optimizer.param_groups[0]["lr"])

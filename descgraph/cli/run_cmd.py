@@ -40,12 +40,13 @@ def _launch(args: argparse.Namespace, conf) -> int:
     """Check what can be checked here, then start `args.nproc` ranks of the same command under torchrun."""
     from descgraph.cli.launch import check_nproc, launch
     from descgraph.data.sharding import check_divides
+    from descgraph.nas._common import check_stage_shards
 
-    stages = {"search": (conf.nas.search, args.no_search), "eval": (conf.nas.eval, args.no_eval)}
-    for name, (stage, skipped) in stages.items():
-        if not skipped:
-            check_divides(stage.loader.train_batch, args.nproc, f"nas.{name}.loader.train_batch")
     check_nproc(args.nproc)
+    stages = [name for name, skipped in (("search", args.no_search), ("eval", args.no_eval)) if not skipped]
+    for name in stages:
+        check_divides(getattr(conf.nas, name).loader.train_batch, args.nproc, f"nas.{name}.loader.train_batch")
+    check_stage_shards(conf, args.nproc, stages)
     flags = [f for f in ("no_search", "no_eval", "json") if getattr(args, f)]
     run_args = [*args.items, *(f"--{f.replace('_', '-')}" for f in flags)]
     if args.expdir:

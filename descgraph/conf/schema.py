@@ -30,7 +30,7 @@ STAGE_DATA_PARTS = ("model_desc", "loader")  # the stage sections that hold a `d
 MAX_CLASSES, MAX_CHANNELS, MAX_IMAGE_SIZE, MAX_IMAGES = 100_000, 65_536, 4096, 10_000_000
 MAX_CELLS, MAX_NODES, MAX_BATCH, MAX_EPOCHS = 1000, 32, 65_536, 100_000
 MAX_CELL_NODES = 2048  # cells x nodes: a supernet of every edge is built in seconds, not hours
-MAX_WORKERS, MAX_THREADS = 256, 1024
+MAX_WORKERS, MAX_THREADS, MAX_SHARDS = 256, 1024, 4096
 # elastic choices: upper bounds here, the rest is the elastic builder's check (one line naming the stage)
 Depth = Annotated[int, Field(le=MAX_CELLS)]
 Kernel = Annotated[int, Field(le=31)]
@@ -257,6 +257,13 @@ class CommonConf(ConfModel):
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="cuda when present, else cpu")
     threads: int = Field(
         0, ge=0, le=MAX_THREADS, description="torch threads for CPU work (0: chosen from the CPUs and the model size)"
+    )
+    shards: int = Field(
+        0,
+        ge=0,
+        le=MAX_SHARDS,
+        description="micro-batches of each global training batch, each with its own BatchNorm statistics; "
+        "the result depends on it, not on the number of ranks, which must divide it (0: the number of ranks)",
     )
     collective_timeout_s: float = Field(
         120.0, gt=0, description="under torchrun: seconds a rank waits for the others before the run fails"

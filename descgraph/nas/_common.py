@@ -3,21 +3,26 @@ building a stage's model and trainer."""
 
 from __future__ import annotations
 
+import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from descgraph._ranks import world_size
 from descgraph.conf import Conf
 from descgraph.conf.schema import StageConf
 from descgraph.desc import ModelDesc, save_desc, validate_model_desc
 from descgraph.desc.size import SizeLimits
 from descgraph.nn import Model, count_macs
 from descgraph.train import Trainer
+from descgraph.train.shards import check_shards, resolve_shards
 from descgraph.train.threads import ThreadChoice, choose_threads, set_threads
+
+log = logging.getLogger(__name__)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -61,6 +66,16 @@ def stage_threads(conf: Conf, stage: StageConf, model: torch.nn.Module) -> Threa
     return choose_threads(conf.common.threads, work)
 
 
+def check_stage_shards(conf: Conf, world: int, stages: Sequence[str]) -> None:
+    """`common.shards` against `world` ranks and the training batch of each named stage ("search", "eval").
+
+    Raises:
+        ConfError, DataError: one line naming the key (descgraph.train.shards.check_shards).
+    """
+    batches = {f"nas.{name}.loader.train_batch": getattr(conf.nas, name).loader.train_batch for name in stages}
+    check_shards(conf.common.shards, world, batches)
+
+
 def stage_trainer(
     conf: Conf,
     trainer_class: type[Trainer],
@@ -84,7 +99,11 @@ def stage_trainer(
             "tensorboard": conf.common.tensorboard,
         }
     device = resolve_device(conf.common.device)
+    shards = resolve_shards(conf.common.shards)
+    batch = stage.loader.train_batch
+    what = (title, batch, shards, batch // shards, world_size())
+    log.info("%s: global batches of %d in %d shards (micro-batches) of %d, on %d ranks", *what)
     return trainer_class(
         stage.trainer, model, device=device, seed=conf.common.seed, title=title,
-        aux_weight=stage.model_desc.aux_weight, **files, **kwargs,
+        aux_weight=stage.model_desc.aux_weight, shards=conf.common.shards, **files, **kwargs,
     )  # fmt: skip

@@ -26,6 +26,7 @@ from descgraph.builders import ModelDescBuilder, get_builder
 from descgraph.conf import Conf, register_algo_conf
 from descgraph.data import get_loaders
 from descgraph.errors import DistributedError
+from descgraph.nas._common import check_stage_shards
 from descgraph.nas.combinations import SearchCombinations
 from descgraph.nas.evaluater import EvalResult, Evaluater
 from descgraph.nas.expdir import claim_folder
@@ -122,6 +123,7 @@ class ExperimentRunner:
         if search and not self.search_on_ranks and world_size() > 1:
             raise DistributedError(f"algo {self.conf.algo}: its search runs in one process; start it without torchrun")
         self.check()
+        check_stage_shards(self.conf, world_size(), [n for n, runs in (("search", search), ("eval", eval)) if runs])
         # data problems surface before anything in the experiment folder is touched
         search_loaders = self.search_loaders() if search else None
         eval_loaders = self.eval_loaders() if eval else None

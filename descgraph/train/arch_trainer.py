@@ -11,7 +11,6 @@ from torch import nn
 
 from descgraph.conf.schema import TrainerConf
 from descgraph.errors import ConfError, DataError, DescError
-from descgraph.train import distributed
 from descgraph.train.metrics import Meter
 from descgraph.train.optim import arch_params_of, make_optimizer
 from descgraph.train.trainer import Trainer
@@ -52,15 +51,12 @@ class ArchTrainer(Trainer):
         self.alpha_optimizer = make_optimizer(self.alpha_params, conf.alpha_optimizer)
 
     def arch_step(self, x_train: torch.Tensor, y_train: torch.Tensor, x_val: torch.Tensor, y_val: torch.Tensor) -> None:
-        """First order (DARTS xi = 0): one alpha-optimizer step down the validation loss."""
+        """First order (DARTS xi = 0): one alpha-optimizer step down the validation loss, whose gradient is
+        summed over the micro-batches and ranks before the step."""
         self.alpha_optimizer.zero_grad(set_to_none=True)
-        loss, _ = self.compute_loss(x_val, y_val)
-        loss.backward(inputs=self.alpha_params)  # the weights' gradients are the weight step's business
-        self.step_alphas()
-
-    def step_alphas(self) -> None:
-        """Average the architecture gradients over the ranks, then step the alpha optimizer."""
-        distributed.average_gradients(self.alpha_params)
+        for xb, yb, scale in self.micro_batches(x_val, y_val, self.alpha_params):
+            loss, _ = self.compute_loss(xb, yb)
+            (loss * scale).backward(inputs=self.alpha_params)  # the weights' gradients are the weight step's business
         self.alpha_optimizer.step()
 
     def train_epoch(self, epoch: int, train_loader: Any, val_loader: Any = None) -> dict[str, float]:

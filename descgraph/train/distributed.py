@@ -1,10 +1,10 @@
 """Data-parallel training under torchrun: the process group, and the named points where ranks communicate.
 
-Every rank runs the same code on its shard of each global batch (`descgraph.data.sharding`). Ranks talk
-only here: gradients are averaged where a trainer names it (`average_gradients`), BatchNorm computes its
-batch statistics over the global batch (`synced_batchnorm`), running statistics are averaged at each
-epoch's end (`average_buffers`), and metrics are summed (`sum_over_ranks`). No DistributedDataParallel:
-its reducer sees neither `autograd.grad` (the DARTS architect) nor several backward passes per step.
+Every rank runs the same code on its shard of each global batch (`descgraph.data.sharding`), cut into
+its micro-batches (`descgraph.train.shards`). Ranks talk only here: the micro-batches' gradients and
+BatchNorm running statistics are summed at the end of each pass over a batch (`all_reduce_sum`, one
+collective), and metrics are summed (`sum_over_ranks`). No DistributedDataParallel: its reducer sees
+neither `autograd.grad` (the DARTS architect) nor several backward passes per step.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from collections.abc import Iterable, Iterator
 
 import torch
 import torch.distributed as dist
-from torch import nn
 
 from descgraph import _ranks
 from descgraph._ranks import is_main, rank, world_size
@@ -24,16 +23,14 @@ from descgraph.errors import DistributedError
 from descgraph.train.threads import default_threads
 
 __all__ = [
-    "average_buffers",
-    "average_gradients",
-    "all_reduce_mean",
+    "all_reduce_sum",
     "barrier",
+    "check_same_on_ranks",
     "is_main",
     "launched_by_torchrun",
     "process_group",
     "rank",
     "sum_over_ranks",
-    "synced_batchnorm",
     "world_size",
 ]
 
@@ -103,90 +100,28 @@ def sum_over_ranks(tensor: torch.Tensor) -> torch.Tensor:
     return tensor
 
 
-def all_reduce_mean(tensors: Iterable[torch.Tensor]) -> None:
-    """Replace each tensor by its mean over the ranks, with one collective for all of them."""
+def check_same_on_ranks(token: int, what: str) -> None:
+    """Check that every rank holds the same `token` (a hash of what they must agree on).
+
+    Raises:
+        DistributedError: one line saying what differs, on every rank.
+    """
+    if not _is_distributed():
+        return
+    mine = torch.tensor([token & (2**63 - 1)], dtype=torch.int64)
+    tokens = [torch.zeros_like(mine) for _ in range(world_size())]
+    dist.all_gather(tokens, mine)
+    if any(not torch.equal(t, mine) for t in tokens):
+        raise DistributedError(f"rank {rank()} of {world_size()}: the ranks differ in {what}")
+
+
+def all_reduce_sum(tensors: Iterable[torch.Tensor]) -> None:
+    """Replace each tensor by its sum over the ranks, with one collective for all of them (nothing in a plain run)."""
     tensors = list(tensors)
     if not _is_distributed() or not tensors:
         return
-    flat = torch.cat([t.reshape(-1) for t in tensors])
-    sum_over_ranks(flat).div_(world_size())
+    flat = sum_over_ranks(torch.cat([t.reshape(-1) for t in tensors]))
     offset = 0
     for t in tensors:
         t.copy_(flat[offset : offset + t.numel()].view_as(t))
         offset += t.numel()
-
-
-def average_gradients(params: Iterable[torch.Tensor]) -> None:
-    """Average the gradients of `params` over the ranks: with mean losses on equal shards (and BatchNorm
-    statistics over the global batch) the mean is the gradient of the loss on the global batch."""
-    all_reduce_mean(p.grad for p in params if p.grad is not None)
-
-
-def _bn_layers(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
-    return [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
-
-
-def average_buffers(model: nn.Module) -> None:
-    """Average BatchNorm running statistics over the ranks (at each epoch's end), so every rank holds the same model."""
-    stats = [b for m in _bn_layers(model) for b in (m.running_mean, m.running_var) if b is not None]
-    with torch.no_grad():
-        all_reduce_mean(stats)
-
-
-class _SumOverRanks(torch.autograd.Function):
-    """A sum over the ranks whose backward is the sum over the ranks of the incoming gradients."""
-
-    @staticmethod
-    def forward(ctx, tensor: torch.Tensor) -> torch.Tensor:
-        return sum_over_ranks(tensor.clone())
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
-        return sum_over_ranks(grad.clone())
-
-
-def _global_batch_norm(bn: nn.modules.batchnorm._BatchNorm, x: torch.Tensor) -> torch.Tensor:
-    """BatchNorm in training mode with the mean and variance of the global batch (all ranks' shards)."""
-    dims = [0] + list(range(2, x.dim()))
-    count = torch.tensor([x.numel() / x.shape[1]], dtype=torch.float64, device=x.device)
-    local = torch.cat([x.sum(dims, dtype=torch.float64), (x * x).sum(dims, dtype=torch.float64), count])
-    total = _SumOverRanks.apply(local)
-    c, n = x.shape[1], total[-1]
-    mean, var = total[:c] / n, (total[c : 2 * c] / n - (total[:c] / n) ** 2).clamp_min(0)
-    _update_running_stats(bn, mean.detach(), var.detach() * n / (n - 1).clamp_min(1))
-    shape = [1, c] + [1] * (x.dim() - 2)
-    y = (x - mean.to(x.dtype).view(shape)) * torch.rsqrt(var.to(x.dtype).view(shape) + bn.eps)
-    if bn.affine:
-        y = y * bn.weight.view(shape) + bn.bias.view(shape)
-    return y
-
-
-def _update_running_stats(bn: nn.modules.batchnorm._BatchNorm, mean: torch.Tensor, var: torch.Tensor) -> None:
-    """What nn.BatchNorm does to its running statistics in training mode (momentum None: a cumulative mean)."""
-    with torch.no_grad():
-        bn.num_batches_tracked.add_(1)
-        momentum = 1.0 / float(bn.num_batches_tracked) if bn.momentum is None else bn.momentum
-        bn.running_mean.mul_(1 - momentum).add_(mean.to(bn.running_mean.dtype), alpha=momentum)
-        bn.running_var.mul_(1 - momentum).add_(var.to(bn.running_var.dtype), alpha=momentum)
-
-
-@contextlib.contextmanager
-def synced_batchnorm(model: nn.Module) -> Iterator[None]:
-    """Within the block, the model's plain BatchNorm layers normalize training batches by the global batch's
-    statistics (one collective each way per layer), as one process does; nothing changes in a plain run.
-
-    Subclasses of BatchNorm with a forward of their own (elastic BN) keep it.
-    """
-    plain = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
-    layers = [m for m in _bn_layers(model) if type(m).forward in {cls.forward for cls in plain}]
-    if not _is_distributed():
-        yield
-        return
-    for bn in layers:
-        native = bn.forward
-        bn.forward = lambda x, bn=bn, native=native: _global_batch_norm(bn, x) if bn.training else native(x)
-    try:
-        yield
-    finally:
-        for bn in layers:
-            del bn.forward

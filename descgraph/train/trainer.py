@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from descgraph.train.divergence import all_finite, first_nonfinite_loss, first_n
 from descgraph.train.metrics import Meter, MetricsLog
 from descgraph.train.optim import make_optimizer, make_scheduler, weights_of
 from descgraph.train.seeding import rng_state, seed_epoch, set_rng_state
+from descgraph.train.shards import MicroBatch, Sharder
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +74,8 @@ class Trainer:
         progress: tqdm bars; None shows them only on a terminal, False never.
         aux_weight: weight of the aux tower loss: the `aux_weight` of the model_desc conf that built the
             aux tower, so that the tower and its loss weight cannot disagree.
+        shards: micro-batches of each global batch (`common.shards`; 0: the world size), see
+            descgraph.train.shards.
     """
 
     def __init__(
@@ -90,6 +93,7 @@ class Trainer:
         progress: bool | None = None,
         aux_weight: float = 0.0,
         tensorboard: bool = False,
+        shards: int = 0,
     ) -> None:
         self.conf, self.seed, self.title, self.resume = conf, seed, title, resume
         self.aux_weight = aux_weight
@@ -101,6 +105,7 @@ class Trainer:
         criterion = criterion if criterion is not None else nn.CrossEntropyLoss()
         self.criterion = criterion.to(self.device) if isinstance(criterion, nn.Module) else criterion
         self.weight_params = weights_of(self.model)
+        self.sharder = Sharder(self.model, shards)
         self.optimizer = make_optimizer(self.weight_params, conf.optimizer)
         self.scheduler = make_scheduler(self.optimizer, conf.epochs, conf.lr_schedule)
         self.amp = conf.amp and self.device.type == "cuda"
@@ -136,14 +141,24 @@ class Trainer:
             loss = loss + self.aux_weight * self.criterion(aux_logits, y)
         return loss, logits
 
+    def micro_batches(
+        self, x: torch.Tensor, y: torch.Tensor, params: Sequence[torch.Tensor] = ()
+    ) -> Iterator[MicroBatch]:
+        """This rank's micro-batches of a global batch's shard, each `(x, y, loss scale)`; after the last,
+        the `.grad` of `params` holds the global batch's gradient (descgraph.train.shards)."""
+        return self.sharder(x, y, params)
+
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, Any]:
         """One weight update; returns at least the detached `loss` and `logits` (for the metrics)."""
         self.optimizer.zero_grad(set_to_none=True)
-        with self.autocast():
-            loss, logits = self.compute_loss(x, y)
-        self.backward(loss)
+        outs = []
+        for xb, yb, scale in self.micro_batches(x, y, self.weight_params):
+            with self.autocast():
+                loss, logits = self.compute_loss(xb, yb)
+            self.backward(loss * scale)
+            outs.append((loss.detach(), logits.detach()))
         self.clip_and_step()
-        return {"loss": loss.detach(), "logits": logits.detach()}
+        return joined(outs)
 
     def autocast(self) -> contextlib.AbstractContextManager:
         """Mixed precision on CUDA (when `conf.amp`), nothing otherwise."""
@@ -160,11 +175,10 @@ class Trainer:
         scaled.backward(inputs=[p for p in self.weight_params if p.requires_grad])
 
     def clip_and_step(self) -> None:
-        """Average the weights' gradients over the ranks, clip their norm at `conf.grad_clip` (0: no clipping)
-        and step the optimizer."""
+        """Clip the norm of the weights' gradients (summed over the micro-batches and ranks) at `conf.grad_clip`
+        (0: no clipping) and step the optimizer."""
         if self.scaler is not None:
             self.scaler.unscale_(self.optimizer)
-        distributed.average_gradients(self.weight_params)
         if self.conf.grad_clip > 0:
             nn.utils.clip_grad_norm_(self.weight_params, self.conf.grad_clip)
         if self.scaler is not None:
@@ -250,7 +264,6 @@ class Trainer:
         start = time.perf_counter()
         record: dict[str, Any] = {"title": self.title, "epoch": epoch, "lr": self.optimizer.param_groups[0]["lr"]}
         record.update(prefixed("train", self.train_epoch(epoch, train_loader, val_loader)))
-        distributed.average_buffers(self.model)  # BN running statistics: the same model on every rank
         if val_loader is not None:
             record.update(prefixed("val", self.evaluate(val_loader)))
         record["time_s"] = round(time.perf_counter() - start, 3)
@@ -265,15 +278,14 @@ class Trainer:
         """
         self._restore()
         loaders = [loader for loader in (train_loader, val_loader) if loader is not None]
-        with distributed.synced_batchnorm(self.model):
-            for epoch in range(self.start_epoch, self.conf.epochs):
-                seed_epoch(self.seed, epoch, loaders)
-                self.set_drop_path(epoch)
-                self.on_epoch_start(epoch)
-                record = self.run_epoch(epoch, train_loader, val_loader)
-                self.check_epoch(epoch, record)
-                self.on_epoch_end(epoch, record)
-                self._finish_epoch(epoch, record)
+        for epoch in range(self.start_epoch, self.conf.epochs):
+            seed_epoch(self.seed, epoch, loaders)
+            self.set_drop_path(epoch)
+            self.on_epoch_start(epoch)
+            record = self.run_epoch(epoch, train_loader, val_loader)
+            self.check_epoch(epoch, record)
+            self.on_epoch_end(epoch, record)
+            self._finish_epoch(epoch, record)
         return TrainResult.from_epochs(self.history)
 
     def check_epoch(self, epoch: int, record: dict[str, Any]) -> None:
@@ -311,6 +323,7 @@ class Trainer:
             "rng": rng_state(),
             "extra": self.extra_state(),
             "world_size": distributed.world_size(),
+            "shards": self.sharder.shards,
         }
         if self.scaler is not None:
             state["scaler"] = self.scaler.state_dict()
@@ -349,8 +362,17 @@ class Trainer:
             raise CheckpointError(f"{path}: does not fit this trainer and model ({reason})") from None
         # Lines a killed run wrote after its last checkpoint go: the file then matches an uninterrupted run.
         self.metrics.rewrite(self.history)
-        ranks = f" (written by {state.get('world_size', 1)} ranks, resumed on {distributed.world_size()})"
+        ranks = (
+            f" (written by {state.get('world_size', 1)} ranks, resumed on {distributed.world_size()};"
+            f" {self.sharder.shards} shards)"
+        )
         logger.info("%s: resumed from %s after epoch %d%s", self.title, path, self.start_epoch, ranks)
+
+
+def joined(outs: list[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """The metrics of a step's micro-batches, `(loss, logits)` each: the mean loss and all the logits."""
+    losses, logits = zip(*outs)
+    return {"loss": torch.stack(losses).mean(), "logits": torch.cat(logits)}
 
 
 def _summary(record: dict[str, Any]) -> str:

@@ -28,3 +28,21 @@ def test_a_world_size_that_does_not_divide_the_batch_is_one_line(tmp_path, capsy
     assert code == 2 and len(err.splitlines()) == 1
     assert "nas.eval.loader.train_batch: the global batch of 63 does not split into 2 equal shards" in err
     assert (exp / "conf.yaml").read_text() == "kept\n" and sorted(p.name for p in exp.iterdir()) == ["conf.yaml"]
+
+
+def test_ranks_that_do_not_divide_the_shards_are_one_line(tmp_path, capsys):
+    exp = tmp_path / "exp"
+    code = main(["run", "darts_digits", "common.shards=3", "--nproc", "2", "--expdir", str(exp)])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "common.shards: 3 shards do not split into 2 equal blocks (one per rank)" in err
+    assert not exp.exists()
+
+
+def test_a_batch_that_does_not_split_into_the_shards_is_one_line(tmp_path, capsys):
+    exp = tmp_path / "exp"
+    code = main(["run", "darts_digits", "common.shards=4", "nas.search.loader.train_batch=66", "--expdir", str(exp)])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "nas.search.loader.train_batch: the global batch of 66 does not split into 4 equal shards" in err
+    assert not exp.exists()

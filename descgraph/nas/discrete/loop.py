@@ -16,11 +16,13 @@ from typing import Any
 
 from descgraph._files import atomic_write_text
 from descgraph._json import json_text
+from descgraph._ranks import is_main
 from descgraph.errors import ConfError, DataError
 from descgraph.nas.discrete.random_search import SpaceExhausted
 from descgraph.nas.discrete.space import Code
 from descgraph.nas.discrete.strategy import SearchStrategy, Trial
 from descgraph.nas.executor import TrialExecutor, TrialFailed, as_executor
+from descgraph.train.distributed import barrier
 
 Evaluate = Callable[[Code], tuple[float, dict[str, Any]]]
 
@@ -213,8 +215,10 @@ class TrialLog:
         return records
 
     def restore(self) -> list[dict[str, Any]]:
-        """`read`, then rewrite the file with what was read, so appends follow the last whole line."""
+        """`read`, then rewrite the file with what was read, so appends follow the last whole line (once
+        every data-parallel rank has read it)."""
         records = self.read()
+        barrier()
         self.rewrite(records)
         return records
 
@@ -223,7 +227,9 @@ class TrialLog:
         atomic_write_text(self.path, "".join(json_text(r) + "\n" for r in records))
 
     def append(self, record: dict[str, Any]) -> None:
-        """Add one record and flush it, so a kill keeps every finished trial."""
+        """Add one record and flush it, so a kill keeps every finished trial (rank 0 alone writes)."""
+        if not is_main():
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a") as f:
             f.write(json_text(record) + "\n")
