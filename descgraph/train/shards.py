@@ -77,6 +77,7 @@ class Sharder:
     def __init__(self, model: nn.Module, shards: int = 0) -> None:
         self.model, self.shards = model, resolve_shards(shards)
         check_shards(self.shards, _ranks.world_size(), {})
+        self.layers = _bn_layers(model)  # looked up once, not on every pass
 
     def __call__(
         self,
@@ -90,11 +91,14 @@ class Sharder:
         BatchNorm running statistics are summed over the ranks in one collective: they are then those
         of the whole global batch.
         """
+        if self.shards == 1:  # one process, one micro-batch: plain training, nothing to add up
+            yield x, y, 1.0
+            return
         local = self.shards // _ranks.world_size()
         if len(x) % local:
             raise DataError(f"a batch of {len(x)} does not split into {local} equal micro-batches (common.shards)")
         first = _ranks.rank() * local
-        layers = _bn_layers(self.model)
+        layers = self.layers
         start = [_stats(bn) for bn in layers] if local > 1 else None
         rng = _rng_state(x.device)
         totals: list[torch.Tensor] | None = None
