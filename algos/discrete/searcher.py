@@ -36,7 +36,7 @@ from descgraph.nas.discrete import (
 )
 from descgraph.nas.discrete.loop import TrialLog, search_loop
 from descgraph.nas.executor import Evaluate, TrialExecutor, make_executor
-from descgraph.train import Trainer
+from descgraph.train import Trainer, preload_optimizers
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,9 @@ class CandidateTrainer:
         return self.evaluator(get_loaders(conf.nas.search.loader, seed=conf.common.seed))
 
     def evaluator(self, loaders: Loaders) -> Evaluate:
-        """The evaluator that trains on `loaders`."""
+        """The evaluator that trains on `loaders`; its process is ready to train (`preload_optimizers`), so that
+        every trial's `time_s`, the first's too, is the trial's own."""
+        preload_optimizers()
         name, conf = self.searcher.conf.nas.search.discrete.space, self.searcher.conf
         space, candidates = get_space(name), CANDIDATES.get(name)
 

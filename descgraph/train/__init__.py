@@ -5,7 +5,7 @@ from __future__ import annotations
 from descgraph.train.arch_trainer import ArchTrainer
 from descgraph.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from descgraph.train.metrics import Meter, MetricsLog, topk_correct
-from descgraph.train.optim import arch_params_of, lr_at, make_optimizer, make_scheduler, weights_of
+from descgraph.train.optim import arch_params_of, lr_at, make_optimizer, make_scheduler, preload_optimizers, weights_of
 from descgraph.train.seeding import rng_state, seed_epoch, set_rng_state
 from descgraph.train.trainer import Trainer, TrainResult
 
@@ -20,6 +20,7 @@ __all__ = [
     "load_checkpoint",
     "lr_at",
     "make_optimizer",
+    "preload_optimizers",
     "make_scheduler",
     "rng_state",
     "save_checkpoint",

@@ -33,6 +33,12 @@ def make_optimizer(params: Iterable[nn.Parameter], conf: OptimizerConf) -> torch
     return torch.optim.Adam(params, lr=conf.lr, betas=(conf.betas[0], conf.betas[1]), weight_decay=conf.decay)
 
 
+def preload_optimizers() -> None:
+    """Import now what torch imports when a process builds its first optimizer (its compiler stack: about 2 s on a
+    small CPU), so that a process about to train many candidates pays it before the first, not inside its time."""
+    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.0)
+
+
 def lr_at(epoch: int, epochs: int, lr: float, conf: LrScheduleConf) -> float:
     """Learning rate of `epoch` (0-based) out of `epochs`, starting from `lr`.
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import statistics
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -17,6 +21,8 @@ from descgraph.desc.genotype import model_to_genotype, parse_genotype
 from descgraph.hw import get_cost_model
 from descgraph.nas import Evaluater, get_runner_class
 from descgraph.nas.discrete import get_space, get_strategy
+
+REPO = Path(__file__).resolve().parents[2]
 
 # the DARTS-genotype space on digits at a tiny macro: candidates train in about a second
 DARTS_SPACE = [
@@ -168,3 +174,40 @@ def test_a_lut_latency_bound_trains_only_candidates_that_meet_it(darts_lut, tmp_
 )
 def test_bad_bounds_name_the_key(tmp_path, capsys, overrides, expected):
     assert expected in _cli_error(tmp_path, capsys, *overrides)
+
+
+FIRST_OPTIMIZER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+
+    import torch
+
+    from algos.discrete.searcher import CandidateTrainer, DiscreteSearcher
+    from descgraph.conf import load_conf
+    from descgraph.train import Trainer, make_optimizer
+
+    conf = load_conf("rea_toy", [])
+    if sys.argv[1] == "worker":
+        CandidateTrainer(DiscreteSearcher(conf, Path("unused")), Trainer)()  # what a Ray actor builds
+    before = set(sys.modules)
+    make_optimizer([torch.zeros(1, requires_grad=True)], conf.nas.search.trainer.optimizer)
+    print(len(set(sys.modules) - before))
+    """
+)
+
+
+def test_a_trial_worker_pays_torchs_lazy_imports_before_its_first_trial():
+    """The first optimizer a process builds imports torch's compiler stack (seconds on a small CPU). A worker's
+    evaluator pays that when it is built, so the first trial's `time_s` is the trial's own and parallel
+    workers do not each pay it inside their first trial: after it, building a trial's optimizer imports
+    nothing, where a bare process imports modules."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+
+    def imported(mode: str) -> int:
+        run = subprocess.run([sys.executable, "-c", FIRST_OPTIMIZER, mode], cwd=REPO, env=env, capture_output=True)
+        assert run.returncode == 0, run.stderr.decode()[-2000:]
+        return int(run.stdout.decode().split()[-1])
+
+    assert imported("bare") > 0
+    assert imported("worker") == 0
