@@ -15,7 +15,7 @@ import torch
 
 from descgraph.conf.schema import DatasetConf
 from descgraph.data._registry import register_dataset
-from descgraph.data.download import download, extract, file_md5
+from descgraph.data.download import download, extract, fetch_lock, file_md5
 from descgraph.data.safe_pickle import load_array_pickle
 from descgraph.data.splits import DatasetSplits
 from descgraph.errors import DataError
@@ -118,7 +118,8 @@ def _fetch(layout: CifarLayout, root: Path, allow_download: bool) -> str:
 
 
 def find_folder(layout: CifarLayout, conf: DatasetConf) -> Path:
-    """The batch folder under `conf.dataroot`, fetched first when missing and allowed.
+    """The batch folder under `conf.dataroot`, fetched first when missing and allowed (by one process at a time:
+    the others wait for it and then find the folder).
 
     Raises:
         DataError: naming the folder, when it is missing and could not be fetched.
@@ -127,7 +128,14 @@ def find_folder(layout: CifarLayout, conf: DatasetConf) -> Path:
     folder = root / (conf.storage_name or layout.folder)
     if folder.is_dir():
         return folder
-    reason = _fetch(layout, root, conf.download)
+    archive = root / layout.archive_name
+    if not conf.download and not archive.is_file():
+        reason = "download disabled (dataset.download: false)"
+    else:
+        with fetch_lock(root, layout.folder):  # one process fetches; the others then find the folder
+            if folder.is_dir():
+                return folder
+            reason = _fetch(layout, root, conf.download)
     if folder.is_dir():
         return folder
     raise DataError(

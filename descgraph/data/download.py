@@ -1,14 +1,23 @@
-"""Fetching a dataset archive: download with a progress bar, md5 check, safe extraction."""
+"""Fetching a dataset archive: download with a progress bar, md5 check, safe extraction.
+
+Several processes may fetch the same dataset at once (the ranks of a torchrun job, the Ray workers of a search,
+two runs on one machine): `fetch_lock` lets one fetch while the others wait, and `extract` makes each of the
+archive's top-level entries appear whole or not at all, so that a process that died in the middle (or a full
+disk) never leaves a half folder that the next run would take for the dataset."""
 
 from __future__ import annotations
 
 import hashlib
 import http.client
+import os
+import shutil
 import tarfile
+import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path, PurePosixPath
 
+from filelock import FileLock
 from tqdm import tqdm
 
 from descgraph.errors import DataError
@@ -61,20 +70,36 @@ def _check_member(member: tarfile.TarInfo, archive: Path) -> None:
         raise DataError(f"{archive}: member {member.name!r} is not a plain file or folder")
 
 
+def fetch_lock(root: Path, name: str) -> FileLock:
+    """The lock that one process holds while it fetches `name` into `root` (the file `root/.name.lock` stays)."""
+    root.mkdir(parents=True, exist_ok=True)
+    return FileLock(root / f".{name}.lock")
+
+
 def extract(archive: Path, root: Path) -> None:
     """Extract a tar archive under `root`, refusing absolute paths, '..', links and devices.
 
+    The archive goes into a scratch folder under `root` first; each of its top-level entries is then renamed
+    into `root` (an entry already there is kept), so that none appears until it is whole.
+
     Raises:
-        DataError: the archive is damaged or holds an unsafe member.
+        DataError: the archive is damaged or holds an unsafe member, or the extraction failed (disk full).
     """
     try:
         with tarfile.open(archive) as tar:
             members = tar.getmembers()
             for member in members:
                 _check_member(member, archive)
-            if hasattr(tarfile, "data_filter"):  # Python >= 3.10.12 / 3.11.4: the stdlib check on top of ours
-                tar.extractall(root, members=members, filter="data")
-            else:
-                tar.extractall(root, members=members)  # noqa: S202 - members checked above
+            scratch = Path(tempfile.mkdtemp(prefix=f".{archive.name}.", dir=root))
+            try:
+                if hasattr(tarfile, "data_filter"):  # Python >= 3.10.12 / 3.11.4: the stdlib check on top of ours
+                    tar.extractall(scratch, members=members, filter="data")
+                else:
+                    tar.extractall(scratch, members=members)  # noqa: S202 - members checked above
+                for entry in sorted(scratch.iterdir()):
+                    if not (root / entry.name).exists():
+                        os.replace(entry, root / entry.name)
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
     except (tarfile.TarError, OSError, EOFError) as e:
         raise DataError(f"{archive}: cannot extract ({e})") from None

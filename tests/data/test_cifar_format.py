@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
+import multiprocessing
 import os
 import pickle
 import re
@@ -201,7 +202,7 @@ def test_download_with_a_wrong_checksum_is_refused(tmp_path, monkeypatch):
     _serve(monkeypatch, _tar_gz({"cifar-10-batches-py/test_batch": b"x"}), md5="0" * 32)
     with pytest.raises(DataError, match="download failed: .*checksum mismatch"):
         load_splits(DatasetConf(name="cifar10", dataroot=str(tmp_path)))
-    assert not (tmp_path / "cifar-10-batches-py").exists() and not list(tmp_path.iterdir())
+    assert [p.name for p in tmp_path.iterdir()] == [".cifar-10-batches-py.lock"]  # no archive, part or folder
 
 
 @pytest.mark.parametrize("name", ["../escaped", "/tmp/absolute", "cifar-10-batches-py/../../escaped"])
@@ -220,3 +221,56 @@ def test_a_local_archive_is_extracted_without_the_network(tmp_path, monkeypatch,
     (tmp_path / "root").mkdir()
     (tmp_path / "root" / "cifar-10-python.tar.gz").write_bytes(archive)
     assert len(load_splits(cifar10_conf(tmp_path / "root")).test) == 20
+
+
+def _cifar10_archive(tmp_path, write_cifar, n: int = 20) -> tuple[bytes, dict[str, dict]]:
+    batches = write_cifar(tmp_path / "src", CIFAR10_FILES, n=n)
+    members = {f"cifar-10-batches-py/{name}": (tmp_path / "src" / name).read_bytes() for name in batches}
+    return _tar_gz(members), batches
+
+
+def test_an_extraction_cut_short_leaves_no_half_folder(tmp_path, monkeypatch, write_cifar):
+    """A full disk (or a killed process) in the middle of the extraction: the batch folder does not appear
+    half written, so the next run extracts the archive again instead of reading a folder with files missing."""
+    archive, _ = _cifar10_archive(tmp_path, write_cifar)
+    _serve(monkeypatch, archive)
+    copy, copied = tarfile.copyfileobj, []
+
+    def disk_full_after_two_files(src, dst, *args, **kwargs):  # tarfile writes each member's bytes with it
+        if len(copied) == 2:
+            raise OSError(28, "No space left on device")
+        copied.append(dst)
+        return copy(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(tarfile, "copyfileobj", disk_full_after_two_files)
+    with pytest.raises(DataError, match="extraction failed: .*No space left on device"):
+        load_splits(DatasetConf(name="cifar10", dataroot=str(tmp_path / "root")))
+    assert len(copied) == 2
+    assert sorted(p.name for p in (tmp_path / "root").iterdir()) == [".cifar-10-batches-py.lock", CIFAR10.archive_name]
+
+    monkeypatch.setattr(tarfile, "copyfileobj", copy)
+    assert len(load_splits(DatasetConf(name="cifar10", dataroot=str(tmp_path / "root"))).test) == 20
+
+
+def _load_in_a_process(root: str, md5: str, barrier) -> tuple[int, int]:
+    """Load CIFAR-10 from `root` in a fresh process, with `md5` as the published checksum of the local archive."""
+    cifar.CIFAR10 = dataclasses.replace(cifar.CIFAR10, md5=md5)
+    barrier.wait()
+    splits = load_splits(DatasetConf(name="cifar10", dataroot=root, download=False))
+    return len(splits.train), int(splits.train.tensors[0].sum())
+
+
+def test_processes_that_fetch_at_once_all_read_the_whole_dataset(tmp_path, write_cifar):
+    """The ranks of a torchrun job (or Ray workers) find the dataset missing at the same moment: one extracts
+    the archive while the others wait, and every one reads every image."""
+    archive, batches = _cifar10_archive(tmp_path, write_cifar, n=400)
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / CIFAR10.archive_name).write_bytes(archive)
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager:
+        barrier = manager.Barrier(4)
+        with context.Pool(4) as pool:
+            args = [(str(tmp_path / "root"), hashlib.md5(archive).hexdigest(), barrier)] * 4
+            results = pool.starmap(_load_in_a_process, args, chunksize=1)
+    pixels = sum(int(batches[name][b"data"].astype(np.int64).sum()) for name in CIFAR10_FILES[:5])
+    assert results == [(2000, pixels)] * 4
