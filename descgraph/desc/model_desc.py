@@ -150,6 +150,15 @@ class AuxTowerDesc(DescModel):
     n_classes: int = Field(ge=1)
     stride: int = Field(default=3, ge=1, description="stride of its 5x5 average pool (3 for 32x32 inputs, 2 for 224)")
 
+    @staticmethod
+    def pool_kernel(in_size: int) -> int:
+        """Its average pool's kernel on an `in_size` map: 5, shrunk on smaller maps to leave 2x2 for its 2x2 conv."""
+        return max(1, min(5, in_size - 1))
+
+    def pooled_size(self, in_size: int) -> int:
+        """The side of the map its 2x2 conv reads, after the pool on an `in_size` map (at least 2 to be built)."""
+        return (in_size - self.pool_kernel(in_size)) // self.stride + 1
+
 
 class CellDesc(DescModel):
     """A cell: stems that adapt its inputs, a DAG of nodes, and a post op over some of its states."""

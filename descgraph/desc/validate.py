@@ -6,7 +6,7 @@ Every error names the path inside the desc, e.g.
 
 from __future__ import annotations
 
-from descgraph.desc.model_desc import CellDesc, ModelDesc, OpDesc, Shape
+from descgraph.desc.model_desc import AuxTowerDesc, CellDesc, ModelDesc, OpDesc, Shape
 from descgraph.desc.size import SizeLimits, check_size
 from descgraph.errors import DescError
 
@@ -126,8 +126,25 @@ def validate_model_desc(desc: ModelDesc, source: str | None = None, limits: Size
         aux = desc.aux_tower(i)
         if aux is not None and aux.ch_in != cell.out_shape[0]:
             _fail(source, f"aux_tower_descs[{i}].ch_in", f"{aux.ch_in} but cell {i} gives {cell.out_shape[0]} channels")
+        if aux is not None:
+            _check_aux_map(aux, cell.out_shape[-1], i, source)
     _check_op_io(desc.logits_op, outs[-1], desc.n_classes, "logits_op", source)
     check_size(desc, limits, source)
+
+
+def _check_aux_map(aux: AuxTowerDesc, size: int, i: int, source: str | None) -> None:
+    """The tower's 2x2 conv needs at least a 2x2 map after its pool."""
+    side = aux.pooled_size(size)
+    if side >= 2:
+        return
+    widest = size - aux.pool_kernel(size)  # the largest stride that leaves 2x2
+    fix = f"a stride of at most {widest} (a conf's aux_tower_stride)" if widest >= 1 else "a map of at least 2x2"
+    _fail(
+        source,
+        f"aux_tower_descs[{i}].stride",
+        f"{aux.stride} leaves a {side}x{side} map of cell {i}'s {size}x{size} output for the tower's 2x2 conv; "
+        f"it needs {fix}, or no aux tower (aux_weight: 0)",
+    )
 
 
 def _edge_layout(cell: CellDesc) -> list[list[int]]:

@@ -18,7 +18,7 @@ class AuxTower(nn.Module):
 
     def __init__(self, desc: AuxTowerDesc, in_size: int = 8):
         super().__init__()
-        kernel = max(1, min(5, in_size - 1))  # leave at least 2x2 for the 2x2 conv
+        kernel = AuxTowerDesc.pool_kernel(in_size)  # validate_model_desc checks that 2x2 is left for the 2x2 conv
         self.features = nn.Sequential(
             nn.ReLU(),  # not in place: the next cell still reads this tensor
             nn.AvgPool2d(kernel, stride=desc.stride, padding=0, count_include_pad=False),
