@@ -80,7 +80,8 @@ def extract(archive: Path, root: Path) -> None:
     """Extract a tar archive under `root`, refusing absolute paths, '..', links and devices.
 
     The archive goes into a scratch folder under `root` first; each of its top-level entries is then renamed
-    into `root` (an entry already there is kept), so that none appears until it is whole.
+    into `root` (an entry already there is kept), so that none appears until it is whole. The caller holds
+    `fetch_lock`: scratch folders left by an extraction that was killed are removed first.
 
     Raises:
         DataError: the archive is damaged or holds an unsafe member, or the extraction failed (disk full).
@@ -90,6 +91,8 @@ def extract(archive: Path, root: Path) -> None:
             members = tar.getmembers()
             for member in members:
                 _check_member(member, archive)
+            for stale in root.glob(f".{archive.name}.*"):
+                shutil.rmtree(stale, ignore_errors=True)
             scratch = Path(tempfile.mkdtemp(prefix=f".{archive.name}.", dir=root))
             try:
                 if hasattr(tarfile, "data_filter"):  # Python >= 3.10.12 / 3.11.4: the stdlib check on top of ours

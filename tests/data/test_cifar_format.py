@@ -234,6 +234,8 @@ def test_an_extraction_cut_short_leaves_no_half_folder(tmp_path, monkeypatch, wr
     half written, so the next run extracts the archive again instead of reading a folder with files missing."""
     archive, _ = _cifar10_archive(tmp_path, write_cifar)
     _serve(monkeypatch, archive)
+    killed = tmp_path / "root" / f".{CIFAR10.archive_name}.x1y2z3"  # the scratch folder of a killed extraction
+    (killed / "cifar-10-batches-py").mkdir(parents=True)
     copy, copied = tarfile.copyfileobj, []
 
     def disk_full_after_two_files(src, dst, *args, **kwargs):  # tarfile writes each member's bytes with it
