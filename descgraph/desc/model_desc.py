@@ -58,6 +58,24 @@ def _canonical(value: Any) -> Any:
     raise ValueError(f"not plain data: {type(value).__name__}")
 
 
+def _check_plain(value: Any) -> None:
+    """Raise ValueError where `_canonical` would, without building its copy (descs check every op's params)."""
+    if isinstance(value, dict):
+        value = value.values()
+    elif not isinstance(value, (list, tuple)):
+        value = (value,)
+    for v in value:
+        if v is None or isinstance(v, _SCALARS):  # bool is an int
+            continue
+        if isinstance(v, (dict, list, tuple)):
+            _check_plain(v)
+        else:
+            raise ValueError(f"not plain data: {type(v).__name__}")
+
+
+_SCALARS = (int, float, str)
+
+
 def _drop_default_wiring(cell: dict[str, Any], index: int | None = None) -> dict[str, Any]:
     """A cell's data without `input_cells` when they are the default wiring (of cell `index`, if known).
 
@@ -99,11 +117,13 @@ class OpDesc(DescModel):
 
     @model_validator(mode="after")
     def _check_plain_params(self) -> OpDesc:
-        _canonical(self.params)  # raises ValueError (a ValidationError) for tensors or objects
+        params = self.params
+        _check_plain(params)  # raises ValueError (a ValidationError) for tensors or objects
         for key in SIZE_PARAMS:
-            value = self.params.get(key, 1)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"params.{key}: expected a positive integer, got {value!r}")
+            if key in params:
+                value = params[key]
+                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                    raise ValueError(f"params.{key}: expected a positive integer, got {value!r}")
         if self.children_ins and len(self.children_ins) != len(self.children):
             raise ValueError(f"children_ins has {len(self.children_ins)} entries for {len(self.children)} children")
         return self

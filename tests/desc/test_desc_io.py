@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
+import torch
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from descgraph.builders import build_from_genotype
 from descgraph.conf.schema import ModelDescConf
@@ -95,3 +99,39 @@ def test_descriptions_refuse_tensors_and_objects():
 
     with pytest.raises(ValueError):
         OpDesc(name="x", params={"w": object()})
+
+
+_LEAVES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=4),
+    st.sampled_from([object(), b"bytes", {1, 2}, np.int64(3), np.float64(0.5), torch.zeros(1)]),
+)
+_PARAMS = st.dictionaries(
+    st.text(max_size=4).map(lambda k: f"p_{k}"),  # no size params: those have their own check
+    st.recursive(
+        _LEAVES, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ),
+    max_size=4,
+)
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(params=_PARAMS)
+def test_op_params_are_accepted_exactly_when_json_can_write_them(params):
+    """An op's params are plain data: what the standard json module writes (NaN and infinities included)."""
+    from descgraph.desc import OpDesc
+
+    try:
+        json.dumps(params)
+        plain = True
+    except TypeError:
+        plain = False
+    try:
+        OpDesc(name="x", params=params)
+        accepted = True
+    except ValueError:
+        accepted = False
+    assert accepted == plain
