@@ -38,7 +38,7 @@ def measure_trials(
     epochs: int = 2,
     workers: int = 2,
     overrides: list[str] | None = None,
-    rounds: int = 1,
+    rounds: int = 3,
 ) -> dict:
     """Wall time of evaluating the same `candidates` codes on `workers` Ray workers (1 thread each) and in this
     process (1 thread), `rounds` times, the two sides taking turns to go first; `trial_time_ratio` is the median
@@ -122,9 +122,9 @@ def _conv_loop(steps: int) -> None:
         net(x).sum().backward()
 
 
-def _timed(run, codes) -> tuple[float, list]:
+def _timed(run, arg) -> tuple[float, object]:
     start = time.perf_counter()
-    results = run(codes)
+    results = run(arg)
     return time.perf_counter() - start, results
 
 

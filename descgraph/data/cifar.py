@@ -21,6 +21,7 @@ from descgraph.data.splits import DatasetSplits
 from descgraph.errors import DataError
 
 PIXELS = 3 * 32 * 32
+DOWNLOAD_DISABLED = "download disabled (dataset.download: false)"
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ def _fetch(layout: CifarLayout, root: Path, allow_download: bool) -> str:
     archive = root / layout.archive_name
     if not (archive.is_file() and file_md5(archive) == layout.md5):
         if not allow_download:
-            return "download disabled (dataset.download: false)"
+            return DOWNLOAD_DISABLED
         try:
             download(layout.url, archive, layout.md5)
         except DataError as e:
@@ -130,7 +131,7 @@ def find_folder(layout: CifarLayout, conf: DatasetConf) -> Path:
         return folder
     archive = root / layout.archive_name
     if not conf.download and not archive.is_file():
-        reason = "download disabled (dataset.download: false)"
+        reason = DOWNLOAD_DISABLED
     else:
         with fetch_lock(root, layout.folder):  # one process fetches; the others then find the folder
             if folder.is_dir():

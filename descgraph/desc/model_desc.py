@@ -58,6 +58,9 @@ def _canonical(value: Any) -> Any:
     raise ValueError(f"not plain data: {type(value).__name__}")
 
 
+_SCALARS = (int, float, str)
+
+
 def _check_plain(value: Any) -> None:
     """Raise ValueError where `_canonical` would, without building its copy (descs check every op's params)."""
     if isinstance(value, dict):
@@ -71,9 +74,6 @@ def _check_plain(value: Any) -> None:
             _check_plain(v)
         else:
             raise ValueError(f"not plain data: {type(v).__name__}")
-
-
-_SCALARS = (int, float, str)
 
 
 def _drop_default_wiring(cell: dict[str, Any], index: int | None = None) -> dict[str, Any]:

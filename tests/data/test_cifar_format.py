@@ -180,6 +180,12 @@ def _tar_gz(members: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
+def _cifar10_archive(tmp_path, write_cifar, n: int = 20) -> tuple[bytes, dict[str, dict]]:
+    batches = write_cifar(tmp_path / "src", CIFAR10_FILES, n=n)
+    members = {f"cifar-10-batches-py/{name}": (tmp_path / "src" / name).read_bytes() for name in batches}
+    return _tar_gz(members), batches
+
+
 class _Response(io.BytesIO):
     headers: dict[str, str] = {}
 
@@ -192,8 +198,8 @@ def _serve(monkeypatch, archive: bytes, md5: str | None = None) -> None:
 
 
 def test_download_checks_md5_and_extracts(tmp_path, monkeypatch, write_cifar):
-    batches = write_cifar(tmp_path / "src", CIFAR10_FILES)
-    _serve(monkeypatch, _tar_gz({f"cifar-10-batches-py/{n}": (tmp_path / "src" / n).read_bytes() for n in batches}))
+    archive, _ = _cifar10_archive(tmp_path, write_cifar)
+    _serve(monkeypatch, archive)
     splits = load_splits(DatasetConf(name="cifar10", dataroot=str(tmp_path / "root")))
     assert len(splits.train) == 100 and (tmp_path / "root" / "cifar-10-python.tar.gz").is_file()
 
@@ -214,19 +220,12 @@ def test_archive_members_outside_the_root_are_refused(tmp_path, monkeypatch, nam
 
 
 def test_a_local_archive_is_extracted_without_the_network(tmp_path, monkeypatch, write_cifar):
-    batches = write_cifar(tmp_path / "src", CIFAR10_FILES)
-    archive = _tar_gz({f"cifar-10-batches-py/{n}": (tmp_path / "src" / n).read_bytes() for n in batches})
+    archive, _ = _cifar10_archive(tmp_path, write_cifar)
     _serve(monkeypatch, archive)
     monkeypatch.setattr("urllib.request.urlopen", None)  # any network use would fail
     (tmp_path / "root").mkdir()
     (tmp_path / "root" / "cifar-10-python.tar.gz").write_bytes(archive)
     assert len(load_splits(cifar10_conf(tmp_path / "root")).test) == 20
-
-
-def _cifar10_archive(tmp_path, write_cifar, n: int = 20) -> tuple[bytes, dict[str, dict]]:
-    batches = write_cifar(tmp_path / "src", CIFAR10_FILES, n=n)
-    members = {f"cifar-10-batches-py/{name}": (tmp_path / "src" / name).read_bytes() for name in batches}
-    return _tar_gz(members), batches
 
 
 def test_an_extraction_cut_short_leaves_no_half_folder(tmp_path, monkeypatch, write_cifar):
