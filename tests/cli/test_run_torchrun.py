@@ -134,7 +134,8 @@ def test_a_killed_run_resumes_to_the_uninterrupted_result(victim, tmp_path):
     proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, start_new_session=True, env=env)
     try:
         metrics, deadline = exp / "search" / "metrics.jsonl", time.monotonic() + 400
-        while time.monotonic() < deadline and not (metrics.exists() and metrics.read_text().count("\n") >= 1):
+        # the checkpoint, not the metrics line: an epoch's line is written just before its checkpoint (atomic)
+        while time.monotonic() < deadline and not (exp / "search" / "checkpoint.pt").exists():
             time.sleep(0.2)
         ranks = children(proc.pid)
         assert len(ranks) == 2, ranks
