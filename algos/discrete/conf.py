@@ -1,4 +1,5 @@
-"""The section the discrete strategies (`rea`, `reinforce`) add to a conf: `nas.search.discrete`.
+"""The section the discrete strategies (`rea`, `reinforce`, `local`, `bananas`, `tpe`) add to a conf:
+`nas.search.discrete`.
 
 Torch-free when imported (a conf is read without the algorithm); checking a conf of these algorithms
 loads their spaces and strategies."""
@@ -71,10 +72,12 @@ class DiscreteNasConf(NasConf):
 
 
 class DiscreteConf(Conf):
-    """The conf of `algo: rea` and `algo: reinforce`."""
+    """The conf of every discrete strategy's algorithm (`algo: rea`, `reinforce`, `local`, `bananas`, `tpe`)."""
 
     nas: DiscreteNasConf = Field(default_factory=DiscreteNasConf, description="search and evaluation")
 
 
-register_algo_conf("rea", DiscreteConf)
-register_algo_conf("reinforce", DiscreteConf)
+#: the algorithms that are a discrete strategy of the same name on trained candidates
+DISCRETE_ALGOS = ("rea", "reinforce", "local", "bananas", "tpe")
+for _name in DISCRETE_ALGOS:
+    register_algo_conf(_name, DiscreteConf)

@@ -1,16 +1,15 @@
-"""The runner of `rea` and `reinforce`: the algorithm's name is the search strategy's."""
+"""The runner of the discrete strategies (`rea`, `reinforce`, `local`, `bananas`, `tpe`): the algorithm's name is
+the search strategy's."""
 
 from __future__ import annotations
 
-from algos.discrete.conf import DiscreteConf
+from algos.discrete.conf import DISCRETE_ALGOS, DiscreteConf
 from algos.discrete.searcher import DiscreteSearcher
 from descgraph.nas import ExperimentRunner, register_algo
 from descgraph.nas.executor import connect_ray
 from descgraph.train import Trainer
 
 
-@register_algo("reinforce", conf=DiscreteConf)
-@register_algo("rea", conf=DiscreteConf)
 class DiscreteSearchRunner(ExperimentRunner):
     """Searches `nas.search.discrete.space` with the strategy named by `algo`, training each candidate for
     `nas.search.trainer.epochs` and scoring it on search-val; the eval stage trains the best from scratch."""
@@ -26,3 +25,7 @@ class DiscreteSearchRunner(ExperimentRunner):
 
     def searcher(self) -> DiscreteSearcher:
         return DiscreteSearcher(self.conf, self.expdir / "search")
+
+
+for _name in DISCRETE_ALGOS:
+    register_algo(_name, conf=DiscreteConf)(DiscreteSearchRunner)

@@ -63,7 +63,7 @@ def test_every_bundled_conf_gets_its_algorithms_schema(name, tmp_path):
         ("darts_toy", "nas.search.multi_objective.generations=3", "nas.search.multi_objective", "bignas"),
         ("darts_toy", "nas.search.trainer.sandwich.n_random=1", "nas.search.trainer.sandwich", "bignas"),
         ("random", "nas.search.trainer.order=first", "nas.search.trainer.order", "darts"),
-        ("darts_toy", "nas.search.discrete.budget=3", "nas.search.discrete", "rea, reinforce"),
+        ("darts_toy", "nas.search.discrete.budget=3", "nas.search.discrete", "bananas, local, rea, reinforce, tpe"),
     ],
 )
 def test_an_override_of_another_algorithms_key_names_its_owner(conf, key, unknown, owner):

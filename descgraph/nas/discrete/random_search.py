@@ -26,6 +26,11 @@ class RandomSearch(SearchStrategy):
         self.swaps: dict[int, int] = {}
 
     def _propose(self) -> Code:
+        if self._warm:  # a warm start's pool first, best first; the permutation may propose them again (free)
+            return self.draw_initial(self._permuted)
+        return self._permuted()
+
+    def _permuted(self) -> Code:
         while self.remaining > 0:
             code = self._code(self._draw_index())
             if self.space.is_valid(code):

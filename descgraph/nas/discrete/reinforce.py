@@ -124,6 +124,8 @@ class Reinforce(SearchStrategy):
         bound_lr: the learning rate under cost bounds.
     """
 
+    warm_startable = False  # every proposal is a draw of the policy, whose gradient assumes it
+
     def __init__(
         self,
         lr: float = 0.1,
