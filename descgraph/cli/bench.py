@@ -23,15 +23,43 @@ def parse_params(items: list[str]) -> dict[str, Any]:
     return params
 
 
+def strategy_names(text: str) -> list[str]:
+    """The registered strategies of a comma-separated `--strategy` (each once, in order given)."""
+    from descgraph.errors import ConfError
+    from descgraph.nas.discrete.strategy import STRATEGIES
+
+    names = list(dict.fromkeys(name.strip() for name in text.split(",")))
+    if not names or "" in names:
+        raise ConfError(f"--strategy {text!r}: expected NAME or NAME,NAME,...")
+    for name in names:
+        STRATEGIES.get(name)  # an unknown name: one line with the close matches
+    return names
+
+
 def cmd_bench_nb201(args: argparse.Namespace) -> None:
     from descgraph._files import refuse_overwriting_inputs
+    from descgraph.errors import ConfError
     from descgraph.nas.discrete.strategy import get_strategy, strategy_params
-    from descgraph.nas.discrete.tabular import TabularBenchmark, gap_closed, run_seeds, summarize_runs
+    from descgraph.nas.discrete.tabular import (
+        TabularBenchmark,
+        gap_closed,
+        load_nb201_table,
+        run_seeds,
+        summarize_runs,
+    )
 
     for output in (args.metrics, args.plot):
-        refuse_overwriting_inputs(output, args.table, args.latency)
+        refuse_overwriting_inputs(output, args.table, args.latency, args.proxy_values)
+    names = strategy_names(args.strategy)
     params = parse_params(args.param or [])
-    get_strategy(args.strategy, **params)  # an unknown parameter fails before the tables are read
+    for name in names:  # an unknown parameter fails before the tables are read
+        get_strategy(name, **_taken(name, params, len(names) > 1))
+    warm = any(_taken(name, params, len(names) > 1).get("warm_start") for name in names)
+    if warm and args.proxy_values is None:
+        raise ConfError(
+            "warm_start: the table benchmark reads proxy values from --proxy-values FILE.csv "
+            "(written by `descgraph bench nb201-proxies --values`)"
+        )
     start = time.perf_counter()
     bench = TabularBenchmark.load(
         args.table,
@@ -42,36 +70,88 @@ def cmd_bench_nb201(args: argparse.Namespace) -> None:
         max_latency=args.max_latency,
         arch_column=args.arch_column,
     )
+    proxy = None
+    if args.proxy_values is not None:
+        proxy = _proxy_table(args.proxy_values, args.arch_column, load_nb201_table)
     reference = bench.reference(args.budget)  # a bound nothing meets fails here, before any search
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    runs = run_seeds(bench, args.strategy, seeds, args.budget, params, args.max_proposals, args.metrics)
-    result = {
-        "strategy": args.strategy,
-        "params": {**strategy_params(args.strategy), **params},
-        "budget": args.budget,
-        "search_metric": args.search_metric,
-        "report_metric": args.report_metric,
-        **summarize_runs(runs),
-    }
+    results, all_runs = {}, {}
+    for i, name in enumerate(names):
+        kwargs = _taken(name, params, len(names) > 1)
+        runs = run_seeds(
+            bench, name, seeds, args.budget, kwargs, args.max_proposals, args.metrics, proxy=proxy, append=i > 0
+        )
+        all_runs[name] = runs
+        result = {"strategy": name, "params": {**strategy_params(name), **kwargs}, **summarize_runs(runs)}
+        gap = gap_closed(result["mean"], reference)
+        result["gap_closed"] = None if gap is None else round(gap, 4)
+        results[name] = result
+    common = {"budget": args.budget, "search_metric": args.search_metric, "report_metric": args.report_metric}
     if args.max_latency is not None:
-        result["max_latency_ms"] = args.max_latency
-    result.update({k: round(v, 4) for k, v in reference.items()})
-    gap = gap_closed(result["mean"], reference)
-    result["gap_closed"] = None if gap is None else round(gap, 4)
+        common["max_latency_ms"] = args.max_latency
+    common.update({k: round(v, 4) for k, v in reference.items()})
+    if len(names) == 1:
+        out = {**results[names[0]], **common}
+        out = {k: out[k] for k in ("strategy", "params", *common, *results[names[0]]) if k in out}
+    else:
+        out = {**common, "strategies": results}
     if args.plot:
-        _plot_progress(bench, runs, args)
-        result["plot"] = args.plot
-    result["wall_s"] = round(time.perf_counter() - start, 2)
-    print_result(result, args.json)
+        _plot_progress(bench, all_runs, args)
+        out["plot"] = args.plot
+    out["wall_s"] = round(time.perf_counter() - start, 2)
+    print_result(out, args.json)
 
 
-def _plot_progress(bench, runs, args: argparse.Namespace) -> None:
-    """Each seed's best search metric over its queries, beside random search's exact expectation."""
-    from descgraph.viz import plot_best_so_far
+def _taken(name: str, params: dict[str, Any], several: bool) -> dict[str, Any]:
+    """The `-p` parameters of strategy `name`: with several strategies, `NAME.KEY=VALUE` is one strategy's and a
+    plain `KEY=VALUE` every strategy's that takes it."""
+    from descgraph.nas.discrete.strategy import strategy_params
+
+    if not several:
+        return params
+    known, out = strategy_params(name), {}
+    for key, value in params.items():
+        owner, dot, rest = key.partition(".")
+        if dot and owner == name:
+            out[rest] = value
+        elif not dot and key in known:
+            out[key] = value
+    return out
+
+
+def _proxy_table(path: str, arch_column: str, load):
+    """The proxy-values CSV with every proxy column it has (the columns after the arch column)."""
+    import csv
+
+    from descgraph.errors import DataError
+
+    try:
+        with open(path, newline="") as f:
+            header = next(csv.reader(f), None) or []
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise DataError(f"{path}: cannot read: {e}") from None
+    columns = [c for c in header if c != arch_column]
+    if not columns:
+        raise DataError(f"{path}:1: no proxy column beside {arch_column!r}")
+    return load(path, columns, arch_column)
+
+
+def _plot_progress(bench, all_runs: dict[str, list], args: argparse.Namespace) -> None:
+    """Each seed's best search metric over its queries beside random search's exact expectation; with several
+    strategies, each strategy's mean over the seeds (and its interquartile band) on one figure."""
+    from descgraph.viz import plot_best_so_far, plot_strategies
 
     baseline = {"random search (expected)": bench.random_best_so_far(args.budget)}
-    curves = {f"{args.strategy} seed {run.seed}": run.results for run in runs}
-    plot_best_so_far(curves, args.plot, baseline=baseline, ylabel=f"best {args.search_metric} so far")
+    ylabel = f"best {args.search_metric} so far"
+    if len(all_runs) == 1:
+        (name, runs), *_ = all_runs.items()
+        curves = {f"{name} seed {run.seed}": run.results for run in runs}
+        plot_best_so_far(curves, args.plot, baseline=baseline, ylabel=ylabel)
+        return
+    runs = {name: [run.results for run in runs] for name, runs in all_runs.items()}
+    plot_strategies(runs, args.plot, baseline=baseline, ylabel=ylabel)
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -92,7 +172,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--strategy",
         default="rea",
-        help="registered search strategy: random, rea, reinforce, ... (default: %(default)s)",
+        help="registered search strategy, or several comma-separated (each run on the same seeds): random, rea, "
+        "reinforce, local, bananas, tpe (default: %(default)s)",
     )
     p.add_argument(
         "--budget",
@@ -122,7 +203,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "--param",
         action="append",
         metavar="KEY=VALUE",
-        help="strategy parameter (repeatable): population_size=20",
+        help="strategy parameter (repeatable): population_size=20; with several strategies, a plain KEY is every "
+        "strategy's that takes it, NAME.KEY one strategy's (rea.population_size=10); a warm start: "
+        "'warm_start={proxy: synflow, pool: 1000}' with --proxy-values",
+    )
+    p.add_argument(
+        "--proxy-values",
+        metavar="FILE.csv",
+        help="zero-cost proxy values by architecture, one column per proxy (`bench nb201-proxies --values`), "
+        "which a warm start ranks its pool by",
     )
     p.add_argument(
         "--max-proposals", type=positive_int, help="proposals per search, repeats included (default 10 x budget)"
@@ -131,7 +220,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--plot",
         metavar="FILE.png",
-        help="draw each seed's best search metric over its queries beside random search's expectation (.png/.svg/.pdf)",
+        help="draw each seed's best search metric over its queries beside random search's expectation; with several "
+        "strategies each one's mean over the seeds (.png/.svg/.pdf)",
     )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_bench_nb201)

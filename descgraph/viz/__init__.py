@@ -7,7 +7,7 @@ torch. Figures are drawn with matplotlib's Agg backend, so no display is needed.
 from __future__ import annotations
 
 from descgraph.viz.alphas import AlphaTable, alpha_tables, load_alphas, plot_alphas
-from descgraph.viz.curves import plot_best_so_far, plot_curves
+from descgraph.viz.curves import plot_best_so_far, plot_curves, plot_strategies
 from descgraph.viz.diagrams import Diagram, desc_diagrams, plot_desc
 from descgraph.viz.pareto import plot_pareto_front
 from descgraph.viz.report import write_report
@@ -20,6 +20,7 @@ __all__ = [
     "load_alphas",
     "plot_alphas",
     "plot_best_so_far",
+    "plot_strategies",
     "plot_curves",
     "plot_desc",
     "plot_pareto_front",

@@ -79,6 +79,49 @@ def plot_best_so_far(
         return save_figure(fig, path) if path is not None else png_bytes(fig)
 
 
+def plot_strategies(
+    runs: Mapping[str, Sequence[Sequence[float]]],
+    path: str | Path | None = None,
+    baseline: Mapping[str, Sequence[float]] | None = None,
+    ylabel: str = "best score so far",
+):
+    """Each strategy's mean best-so-far over its seeds against queries, its interquartile band shaded, beside
+    baseline curves (random search's expectation) in grey, on one figure.
+
+    Args:
+        runs: strategy -> one result list per seed (the search metric of each query, in order).
+    """
+    if not runs or not any(runs.values()):
+        raise DataError("no searches to draw")
+    with figure(figsize=(6.4, 4.0)) as (fig, ax):
+        for label, results in (baseline or {}).items():
+            ax.plot(range(1, len(results) + 1), best_so_far(results), color="0.3", lw=1.6, ls="--", label=label)
+        for i, (label, seeds) in enumerate(runs.items()):
+            curves = [best_so_far(results) for results in seeds if results]
+            if not curves:
+                continue
+            length = max(len(c) for c in curves)
+            at = [sorted(c[min(t, len(c) - 1)] for c in curves) for t in range(length)]
+            x = range(1, length + 1)
+            ax.fill_between(x, [_quantile(v, 0.25) for v in at], [_quantile(v, 0.75) for v in at], color=f"C{i % 10}",
+                            alpha=0.15, lw=0)  # fmt: skip
+            ax.plot(x, _mean_curve(curves), color=f"C{i % 10}", lw=1.6, label=f"{label} (mean of {len(curves)})")
+        ax.set_xlabel("queries")
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        return save_figure(fig, path) if path is not None else png_bytes(fig)
+
+
+def _quantile(sorted_values: list[float], q: float) -> float:
+    """The q-quantile of sorted values, interpolated linearly (numpy's default)."""
+    pos = q * (len(sorted_values) - 1)
+    lo = int(pos)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
+
+
 def _mean_curve(curves: list[list[float]]) -> list[float]:
     """The mean over curves at each trial, as long as the longest; a finished curve keeps its last value."""
     length = max(len(c) for c in curves)

@@ -25,7 +25,7 @@ def test_bench_prints_mean_std_feasible_and_writes_each_pick(shared_data, tmp_pa
         *("--table", str(table), "--strategy", "rea", "--seeds", "5", "--budget", "50", "-p", "population_size=10"),
         *("--latency", str(latency), "--device", "pixel3", "--max-latency", "8", "--metrics", str(metrics)),
     )
-    assert out["params"] == {"population_size": 10, "sample_size": 10, "bound_draws": 3}
+    assert out["params"] == {"population_size": 10, "sample_size": 10, "bound_draws": 3, "warm_start": None}
     assert out["feasible"] == 1.0 and out["seeds"] == 5 and out["queries"] == 50
     picks = [json.loads(line) for line in metrics.read_text().splitlines()]
     assert [p["seed"] for p in picks] == [0, 1, 2, 3, 4]
@@ -175,3 +175,50 @@ def test_bench_plot_draws_each_seed_beside_random_searchs_expectation(shared_dat
     assert random[0] == pytest.approx(sum(feasible) / n)
     assert random[1] == pytest.approx(sum(i * v for i, v in enumerate(feasible)) / (n * (n - 1) / 2))
     assert random[-1] == pytest.approx(out["random_expected"], abs=1e-4) and random == sorted(random)
+
+
+def test_several_strategies_each_give_what_they_give_alone(shared_data, tmp_path, capsys):
+    table = str(shared_data / "nb201" / "accuracy.csv")
+    argv = ("--table", table, "--seeds", "3", "--budget", "30", "-p", "rea.population_size=5")
+    both = bench(capsys, *argv, "--strategy", "random,rea", "--plot", str(tmp_path / "both.png"))
+    alone = {"random": bench(capsys, "--table", table, "--seeds", "3", "--budget", "30", "--strategy", "random")}
+    alone["rea"] = bench(capsys, "--table", table, "--seeds", "3", "--budget", "30", "--strategy", "rea",
+                         "-p", "population_size=5")  # fmt: skip
+    assert list(both["strategies"]) == ["random", "rea"]
+    for name, out in alone.items():
+        for key in ("mean", "std", "queries", "gap_closed", "params"):
+            assert both["strategies"][name][key] == out[key], (name, key)
+    assert both["strategies"]["rea"]["params"]["population_size"] == 5
+    assert both["random_expected"] == alone["rea"]["random_expected"]
+    image = pyplot().imread(tmp_path / "both.png")
+    assert image.shape[0] > 100 and image.shape[1] > 100
+
+
+def test_a_warm_start_queries_the_pools_best_by_the_proxy_first(shared_data, tmp_path, capsys):
+    table = shared_data / "nb201" / "accuracy.csv"
+    with table.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    values = tmp_path / "proxies.csv"  # an oracle "proxy": the search metric itself
+    values.write_text("arch,oracle\n" + "".join(f"{r['arch']},{r['cifar10_val_12']}\n" for r in rows))
+    out = bench(
+        capsys,
+        *("--table", str(table), "--strategy", "rea", "--seeds", "2", "--budget", "1"),
+        *("--proxy-values", str(values), "-p", "warm_start={proxy: oracle, pool: 15625}"),
+        *("--report-metric", "cifar10_val_12"),
+    )
+    # the pool is the whole space, so the first query is the table's best
+    assert out["mean"] == max(float(r["cifar10_val_12"]) for r in rows)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--strategy", "rea", "-p", "warm_start={proxy: synflow}"], "warm_start: the table benchmark reads proxy"),
+        (["--strategy", "rea,nope"], "unknown search strategy 'nope'"),
+        (["--strategy", "reinforce", "-p", "warm_start={proxy: synflow}"], "reinforce"),
+    ],
+)
+def test_bad_strategy_arguments_are_one_line(shared_data, capsys, argv, message):
+    assert main(["bench", "nb201", "--table", str(shared_data / "nb201" / "accuracy.csv"), *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err, err

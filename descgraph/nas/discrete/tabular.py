@@ -28,7 +28,7 @@ from descgraph.errors import ConfError, DataError, DescError
 from descgraph.nas.discrete.loop import search_loop
 from descgraph.nas.discrete.space import Code, SearchSpace
 from descgraph.nas.discrete.spaces import ConstrainedSpace, NB201Space
-from descgraph.nas.discrete.strategy import SearchStrategy, get_strategy
+from descgraph.nas.discrete.strategy import ProxyScorer, SearchStrategy, get_strategy
 from descgraph.train.metrics import MetricsLog
 
 
@@ -282,8 +282,36 @@ class TabularRun:
     results: list[float] = dataclasses.field(default_factory=list)  # the search metric of each query, in order
 
 
+def table_proxy_scorer(table: NB201Table, space: SearchSpace) -> ProxyScorer:
+    """A warm start's proxy scorer that reads each proxy's value from a column of `table` (the `--values` file of
+    `descgraph bench nb201-proxies`, one column per proxy) for the codes of `space`.
+
+    Raises (when called):
+        DataError: the table has no column of that proxy, or no row of an architecture.
+    """
+
+    def score(proxy: str, codes) -> list[float]:
+        if proxy not in table.columns:
+            known = ", ".join(table.columns)
+            raise DataError(f"{table.path}: no column {proxy!r} of proxy values (columns: {known})")
+        out = []
+        for code in codes:
+            arch = space.decode(code)
+            if arch not in table.rows:
+                raise DataError(f"{table.path}: no row of {format_nb201(arch)} (a warm start's pool drew it)")
+            out.append(table.value(arch, proxy))
+        return out
+
+    return score
+
+
 def run_tabular_search(
-    strategy: SearchStrategy, bench: TabularBenchmark, budget: int, seed: int, max_proposals: int | None = None
+    strategy: SearchStrategy,
+    bench: TabularBenchmark,
+    budget: int,
+    seed: int,
+    max_proposals: int | None = None,
+    proxy: NB201Table | None = None,
 ) -> TabularRun:
     """Search until `budget` distinct architectures are queried (or `max_proposals` proposals, or the
     strategy runs out); report the queried architecture with the best search metric.
@@ -294,9 +322,10 @@ def run_tabular_search(
         budget: distinct queries allowed.
         seed: the strategy's seed.
         max_proposals: a cap on proposals, repeats included (see `search_loop`).
+        proxy: zero-cost proxy values by architecture, one column per proxy, for a warm start.
     """
     space = bench.space()
-    strategy.setup(space, seed)
+    strategy.setup(space, seed, proxy=table_proxy_scorer(proxy, space) if proxy is not None else None)
 
     def evaluate(code: Code) -> tuple[float, dict[str, Any]]:
         return bench.accuracy.value(space.decode(code), bench.search_metric), {}
@@ -337,19 +366,24 @@ def run_seeds(
     max_proposals: int | None = None,
     metrics_path: str | Path | None = None,
     progress: bool | None = None,
+    proxy: NB201Table | None = None,
+    append: bool = False,
 ) -> list[TabularRun]:
     """One search per seed with a new `strategy` (registered name, `params` its keyword arguments).
 
     Args:
-        metrics_path: a JSON-lines file that receives each seed's run as it ends (rewritten first).
+        metrics_path: a JSON-lines file that receives each seed's run as it ends (rewritten first, unless `append`).
         progress: a tqdm bar over the seeds; None shows it only on a terminal.
+        proxy: zero-cost proxy values for a warm start (`run_tabular_search`).
+        append: add to `metrics_path` (the runs of another strategy are there) instead of rewriting it.
     """
     log = MetricsLog(metrics_path)
-    log.rewrite([])
+    if not append:
+        log.rewrite([])
     runs = []
     for seed in tqdm(seeds, desc=f"{strategy} seeds", disable=None if progress is None else not progress, leave=False):
-        run = run_tabular_search(get_strategy(strategy, **(params or {})), bench, budget, seed, max_proposals)
-        log.append(dataclasses.asdict(run))
+        run = run_tabular_search(get_strategy(strategy, **(params or {})), bench, budget, seed, max_proposals, proxy)
+        log.append({"strategy": strategy, **dataclasses.asdict(run)})
         runs.append(run)
     return runs
 
