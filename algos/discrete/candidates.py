@@ -10,6 +10,7 @@ from descgraph._registry import Registry
 from descgraph.builders import build_from_genotype
 from descgraph.conf.schema import ModelDescConf
 from descgraph.desc import ModelDesc
+from descgraph.desc.enas import format_macro_arch
 from descgraph.desc.genotype import format_genotype
 from descgraph.desc.nb201 import format_nb201
 
@@ -36,5 +37,19 @@ def _build_nb201(arch: Any, conf: ModelDescConf) -> ModelDesc:
     return build_nb201(arch, conf)
 
 
+def _build_enas_micro(arch: Any, conf: ModelDescConf) -> ModelDesc:
+    from descgraph.builders.enas import build_enas_micro
+
+    return build_enas_micro(arch, conf)
+
+
+def _build_enas_macro(arch: Any, conf: ModelDescConf) -> ModelDesc:
+    from descgraph.builders.enas import build_enas_macro
+
+    return build_enas_macro(arch, conf)
+
+
 CANDIDATES.add("nb201", Candidates(_build_nb201, format_nb201))
 CANDIDATES.add("darts", Candidates(build_from_genotype, format_genotype))
+CANDIDATES.add("enas_micro", Candidates(_build_enas_micro, format_genotype))
+CANDIDATES.add("enas_macro", Candidates(_build_enas_macro, format_macro_arch))
