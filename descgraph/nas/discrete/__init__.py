@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from descgraph.nas.discrete.bananas import Bananas, MLPEnsemble
 from descgraph.nas.discrete.evolution import AgingPopulation, RegularizedEvolution, tournament
+from descgraph.nas.discrete.local_search import LocalSearch
 from descgraph.nas.discrete.random_search import RandomSearch, SpaceExhausted
 from descgraph.nas.discrete.reinforce import CategoricalPolicy, MovingAverage, Reinforce
 from descgraph.nas.discrete.space import Code, Decision, SearchSpace
@@ -29,6 +31,7 @@ __all__ = [
     "SPACES",
     "STRATEGIES",
     "AgingPopulation",
+    "Bananas",
     "BoundUnmet",
     "CategoricalPolicy",
     "Code",
@@ -37,6 +40,8 @@ __all__ = [
     "Decision",
     "EnasMacroSpace",
     "EnasMicroSpace",
+    "LocalSearch",
+    "MLPEnsemble",
     "MovingAverage",
     "NB201Space",
     "RandomSearch",

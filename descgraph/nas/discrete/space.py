@@ -85,6 +85,26 @@ class SearchSpace(ABC):
                 raise DescgraphError(f"decision {d.name!r}: index {value} is not in 0..{len(d) - 1}")
         return tuple(int(v) for v in code)
 
+    def neighbours(self, code: Code) -> list[Code]:
+        """The valid codes that differ from `code` in exactly one decision, decision by decision, choice by
+        choice (the neighbourhood of local search: White, Nolen and Savani, UAI 2021)."""
+        out = []
+        for i, d in enumerate(self.decisions()):
+            for value in range(len(d)):
+                if value != code[i]:
+                    other = (*code[:i], value, *code[i + 1 :])
+                    if self.is_valid(other):
+                        out.append(other)
+        return out
+
+    def features(self, code: Code) -> list[float]:
+        """A code as numbers for a performance predictor: the one-hot encoding of each decision, concatenated
+        (spaces with a better encoding, NAS-Bench-201's paths, override it)."""
+        out: list[float] = []
+        for value, d in zip(code, self.decisions()):
+            out += [1.0 if k == value else 0.0 for k in range(len(d))]
+        return out
+
     # --- operators ------------------------------------------------------------------------------
     def sample(self, rng: random.Random) -> Code:
         """A uniformly drawn valid code."""

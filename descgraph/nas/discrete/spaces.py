@@ -21,6 +21,9 @@ from descgraph.nas.discrete.space import Code, Decision, SearchSpace
 
 SPACES: Registry[type[SearchSpace]] = Registry("search space")
 
+# NAS-Bench-201's input-to-output paths through the cell's nodes, shortest first
+NB201_PATHS = ((0, 3), (0, 1, 3), (0, 2, 3), (0, 1, 2, 3))
+
 # DARTS (Liu et al., 2019) candidate ops of a final cell: its primitives (the conf's default) without `none`.
 DARTS_OPS = tuple(op for op in DARTS_PRIMITIVES if op != "none")
 N_STEMS = 2
@@ -62,6 +65,24 @@ class NB201Space(SearchSpace):
         if len(arch) != len(EDGES):
             raise DescError(f"arch: expected {len(EDGES)} ops, got {len(arch)}")
         return tuple(_index(d, op, f"arch[{k}]") for k, (d, op) in enumerate(zip(self._decisions, arch)))
+
+    def features(self, code: Code) -> list[float]:
+        """The path encoding (White, Neiswanger and Savani, "BANANAS", AAAI 2021, sec. 4): one feature per
+        input-to-output path of the cell and sequence of ops along it, 1 where the cell has that path. The
+        cell's paths are 0->3, 0->1->3, 0->2->3 and 0->1->2->3; a path through a `none` edge carries nothing, so
+        the ops are the 4 others: 4 + 16 + 16 + 64 = 100 features."""
+        ops = {edge: code[k] for k, edge in enumerate(EDGES)}
+        out: list[float] = []
+        for path in NB201_PATHS:
+            choices = [ops[edge] for edge in zip(path, path[1:])]
+            block = [0.0] * (len(NB201_OPS) - 1) ** len(choices)
+            if all(c != 0 for c in choices):  # index 0 is `none`
+                index = 0
+                for c in choices:
+                    index = index * (len(NB201_OPS) - 1) + (c - 1)
+                block[index] = 1.0
+            out += block
+        return out
 
 
 class _CellPairsSpace(SearchSpace):
@@ -247,6 +268,12 @@ class ConstrainedSpace(SearchSpace):
 
     def decisions(self) -> list[Decision]:
         return self.space.decisions()
+
+    def features(self, code: Code) -> list[float]:
+        return self.space.features(code)
+
+    def canonical(self, code: Code) -> Code:
+        return self.space.canonical(code)
 
     def decode(self, code: Code) -> Any:
         return self.space.decode(code)
