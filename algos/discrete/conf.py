@@ -6,12 +6,28 @@ loads their spaces and strategies."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from descgraph.conf import Conf, ConfModel, NasConf, SearchStageConf, register_algo_conf, rule_error
+from descgraph.conf.schema import MAX_EPOCHS
 from descgraph.errors import DescgraphError
+
+
+class FidelityConf(ConfModel):
+    """How long each candidate trains: the full `trainer.epochs`, or rungs of successive halving (Jamieson and
+    Talwalkar 2016) or Hyperband (Li et al. 2018) over epochs (`descgraph.nas.discrete.fidelity`): a promoted
+    candidate trains on from its checkpoint, its learning-rate schedule that of `trainer.epochs`. Each bracket is
+    one window of proposals (its size is the schedule's: `nas.search.window` is not read), and the budget counts
+    distinct candidates over the brackets, the last one cut short (a strategy that ends a window early, `can_propose`,
+    cuts its bracket too: a bracket of one trains its candidate to the last rung)."""
+
+    schedule: Literal["none", "successive_halving", "hyperband"] = Field(
+        "none", description="none: every candidate trains trainer.epochs; else brackets of rungs over epochs"
+    )
+    min_epochs: int = Field(1, ge=1, le=MAX_EPOCHS, description="epochs of the first rung (at most trainer.epochs)")
+    eta: int = Field(3, ge=2, le=1000, description="a rung keeps its best 1/eta, who train eta times the epochs")
 
 
 class DiscreteSearchConf(ConfModel):
@@ -24,6 +40,9 @@ class DiscreteSearchConf(ConfModel):
     )
     strategy_params: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="keyword parameters by strategy ({rea: {population_size: 4}}); algo's is used"
+    )
+    fidelity: FidelityConf = Field(
+        default_factory=FidelityConf, description="epochs per candidate: all, or successive halving / Hyperband rungs"
     )
 
     @field_validator("space")
@@ -64,6 +83,12 @@ class DiscreteStageConf(SearchStageConf):
             raise rule_error("candidates are trained: give a value > 0", "trainer.epochs")
         if self.loader.val_ratio <= 0:
             raise rule_error("candidates are scored on search-val: give a value > 0", "loader.val_ratio")
+        fidelity = self.discrete.fidelity
+        if fidelity.schedule != "none" and fidelity.min_epochs > self.trainer.epochs:
+            raise rule_error(
+                f"{fidelity.min_epochs} is more than trainer.epochs ({self.trainer.epochs}), the last rung",
+                "discrete.fidelity.min_epochs",
+            )
         return self
 
 

@@ -270,15 +270,21 @@ class Trainer:
         return record
 
     # --- the loop -------------------------------------------------------------------------------
-    def fit(self, train_loader: Any, val_loader: Any = None) -> TrainResult:
+    def fit(self, train_loader: Any, val_loader: Any = None, stop_epoch: int | None = None) -> TrainResult:
         """Train from the start, or from the last checkpoint, up to `conf.epochs`.
+
+        Args:
+            stop_epoch: stop after this many epochs, checkpointed there, the schedules still those of
+                `conf.epochs`: going on from that checkpoint later trains what one run to `conf.epochs` does
+                (the rungs of a multi-fidelity search). None: `conf.epochs`.
 
         Returns:
             Every epoch's record, those restored from the checkpoint included.
         """
         self._restore()
+        stop = self.conf.epochs if stop_epoch is None else min(stop_epoch, self.conf.epochs)
         loaders = [loader for loader in (train_loader, val_loader) if loader is not None]
-        for epoch in range(self.start_epoch, self.conf.epochs):
+        for epoch in range(self.start_epoch, stop):
             seed_epoch(self.seed, epoch, loaders)
             self.set_drop_path(epoch)
             self.on_epoch_start(epoch)
@@ -286,6 +292,9 @@ class Trainer:
             self.check_epoch(epoch, record)
             self.on_epoch_end(epoch, record)
             self._finish_epoch(epoch, record)
+        if stop < self.conf.epochs and len(self.history) == stop and self.checkpointed != stop:
+            self.write_checkpoint(stop)
+            distributed.barrier()
         return TrainResult.from_epochs(self.history)
 
     def check_epoch(self, epoch: int, record: dict[str, Any]) -> None:

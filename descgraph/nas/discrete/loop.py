@@ -8,6 +8,7 @@ them rebuilds the strategy, and the search goes on where it stopped.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -21,10 +22,17 @@ from descgraph.errors import ConfError, DataError
 from descgraph.nas.discrete.random_search import SpaceExhausted
 from descgraph.nas.discrete.space import Code
 from descgraph.nas.discrete.strategy import SearchStrategy, Trial
-from descgraph.nas.executor import TrialExecutor, TrialFailed, as_executor
+from descgraph.nas.executor import Result, TrialExecutor, TrialFailed, as_executor
 from descgraph.train.distributed import barrier
 
 Evaluate = Callable[[Code], tuple[float, dict[str, Any]]]
+#: (executor, window index, the window's new codes, those of them to evaluate) -> the latter's results
+EvaluateWindow = Callable[[TrialExecutor, int, list[Code], list[Code]], dict[Code, Result]]
+
+
+def evaluate_fresh(executor: TrialExecutor, index: int, new: list[Code], fresh: list[Code]) -> dict[Code, Result]:
+    """How a window is evaluated unless the search says otherwise: each code to evaluate once, by the executor."""
+    return dict(zip(fresh, executor.map(fresh)))
 
 
 def search_loop(
@@ -35,7 +43,8 @@ def search_loop(
     known: dict[Code, float] | None = None,
     on_trial: Callable[[Trial, bool], None] | None = None,
     *,
-    window: int = 1,
+    window: int | Callable[[int], int] = 1,
+    evaluate_window: EvaluateWindow = evaluate_fresh,
     replay: list[dict[str, Any]] | None = None,
     replay_source: str = "trial log",
     time_limit_s: float = 0.0,
@@ -59,7 +68,12 @@ def search_loop(
             budget): a strategy that has converged to known codes ends.
         known: results already known (a resumed search's); updated in place.
         on_trial: called with each trial and whether it was evaluated (False: a repeat); not for replayed ones.
-        window: codes proposed ahead of their results (the strategy may propose fewer: `can_propose`).
+        window: codes proposed ahead of their results (the strategy may propose fewer: `can_propose`), or
+            the window's index (0-based, replayed windows counted) -> that window's size.
+        evaluate_window: (executor, window index, the window's new codes (not known before it, once each, in
+            proposal order), those of them not replayed from the log) -> the results of the latter; it may
+            raise TrialFailed with a position in that last list. By default the executor maps those codes;
+            a schedule that decides over the whole window (successive halving) sees the replayed ones too.
         replay: trial records of an earlier run of the same search (its trial log): the first proposals are
             checked against them and fed back their logged results, in the same windows, then the search
             goes on; trials that were in flight at a kill are proposed and evaluated again.
@@ -82,19 +96,22 @@ def search_loop(
     known = {} if known is None else known
     cap = max_proposals if max_proposals is not None else (10 * budget if budget is not None else None)
     deadline = clock() + time_limit_s if time_limit_s > 0 else None
-    stopped = "budget"
+    stopped, index = "budget", 0
     try:
         while True:
             stopped = _why_stop(strategy, len(known), budget, cap, deadline is not None and clock() > deadline)
             if stopped:
                 break
-            codes = _propose_window(strategy, window, known, budget, cap)
+            size = window if isinstance(window, int) else window(index)
+            codes = _propose_window(strategy, size, known, budget, cap)
             if not codes:
                 stopped = "exhausted"
                 break
-            for trial, is_new, replayed in _evaluate_window(strategy, executor, codes, known, records, replay_source):
+            evaluate = functools.partial(evaluate_window, executor, index)
+            for trial, is_new, replayed in _evaluate_window(strategy, evaluate, codes, known, records, replay_source):
                 if on_trial is not None and not replayed:
                     on_trial(trial, is_new)
+            index += 1
     except KeyboardInterrupt:
         if not stop_on_interrupt:
             raise
@@ -139,7 +156,7 @@ def _propose_window(
 
 def _evaluate_window(
     strategy: SearchStrategy,
-    executor: TrialExecutor,
+    evaluate: Callable[[list[Code], list[Code]], dict[Code, Result]],
     codes: list[Code],
     known: dict[Code, float],
     records: list[dict[str, Any]],
@@ -149,13 +166,15 @@ def _evaluate_window(
     in proposal order; yields (trial, whether new, whether replayed)."""
     start = len(strategy.history)
     logged = [_replayed(records, start + pos, code, source) for pos, code in enumerate(codes)]
-    seen, fresh = set(known), []
+    seen, new, fresh = set(known), [], []
     for code, record in zip(codes, logged):
-        if record is None and code not in seen:
-            fresh.append(code)
+        if code not in seen:
+            new.append(code)
+            if record is None:
+                fresh.append(code)
         seen.add(code)
     try:
-        results = dict(zip(fresh, executor.map(fresh)))
+        results = evaluate(new, fresh)
     except TrialFailed as e:  # nothing of the window is fed back: a resumed run proposes it again
         raise TrialFailed(f"trial {start + codes.index(fresh[e.position])}: {e}", e.position) from None
     for code, record in zip(codes, logged):
