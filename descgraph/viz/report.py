@@ -102,7 +102,8 @@ def _pareto(expdir: Path) -> str:
 
 def _trials(expdir: Path) -> str:
     trials = read_jsonl(expdir / "search" / "trials.jsonl")
-    results = [float(t["result"]) for t in trials if "result" in t]
+    # a fidelity schedule's rung lines (no "trial" key) are the same candidates at fewer epochs
+    results = [float(t["result"]) for t in trials if "result" in t and ("trial" in t or "rung" not in t)]
     return _img(plot_best_so_far({"search": results}, ylabel="best search-val score"), "trials") if results else ""
 
 
