@@ -155,7 +155,7 @@ def _plot_progress(bench, all_runs: dict[str, list], args: argparse.Namespace) -
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    """Register bench nb201."""
+    """Register bench nb201 and bench nb201-proxies."""
     bench = sub.add_parser("bench", help="benchmark search strategies on a tabular benchmark")
     kinds = bench.add_subparsers(dest="benchmark", required=True)
     p = kinds.add_parser(
@@ -225,3 +225,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_bench_nb201)
+
+    from descgraph.cli.bench_proxies import add_command as add_proxies_command
+
+    add_proxies_command(kinds)

@@ -26,10 +26,12 @@ from descgraph.nas.discrete.strategy import (
     get_strategy,
     register_strategy,
 )
+from descgraph.nas.discrete.tpe import TPE
 
 __all__ = [
     "SPACES",
     "STRATEGIES",
+    "TPE",
     "AgingPopulation",
     "Bananas",
     "BoundUnmet",
