@@ -58,6 +58,19 @@ def split_overrides(items: list[str]) -> tuple[list[str], list[str]]:
     return [x for x in items if "=" not in x], overrides
 
 
+def registered_names(text: str, registry, flag: str) -> list[str]:
+    """The names of a comma-separated option (`--strategy a,b`), each once in the order given, each registered
+    in `registry` (an unknown one is one line with the close matches)."""
+    from descgraph.errors import ConfError
+
+    names = list(dict.fromkeys(name.strip() for name in text.split(",")))
+    if not names or "" in names:
+        raise ConfError(f"{flag} {text!r}: expected NAME or NAME,NAME,...")
+    for name in names:
+        registry.get(name)
+    return names
+
+
 def print_result(data: dict[str, Any], as_json: bool) -> None:
     """Print a result as indented JSON, or as aligned `key  value` lines."""
     if as_json:

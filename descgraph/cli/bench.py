@@ -6,7 +6,7 @@ import argparse
 import time
 from typing import Any
 
-from descgraph.cli._common import positive_float, positive_int, print_result
+from descgraph.cli._common import positive_float, positive_int, print_result, registered_names
 
 
 def parse_params(items: list[str]) -> dict[str, Any]:
@@ -25,15 +25,9 @@ def parse_params(items: list[str]) -> dict[str, Any]:
 
 def strategy_names(text: str) -> list[str]:
     """The registered strategies of a comma-separated `--strategy` (each once, in order given)."""
-    from descgraph.errors import ConfError
     from descgraph.nas.discrete.strategy import STRATEGIES
 
-    names = list(dict.fromkeys(name.strip() for name in text.split(",")))
-    if not names or "" in names:
-        raise ConfError(f"--strategy {text!r}: expected NAME or NAME,NAME,...")
-    for name in names:
-        STRATEGIES.get(name)  # an unknown name: one line with the close matches
-    return names
+    return registered_names(text, STRATEGIES, "--strategy")
 
 
 def cmd_bench_nb201(args: argparse.Namespace) -> None:

@@ -14,7 +14,7 @@ import random
 import sys
 import time
 
-from descgraph.cli._common import non_negative_int, positive_int, print_result
+from descgraph.cli._common import non_negative_int, positive_int, print_result, registered_names
 
 #: what a non-finite score (-inf: it ranks last) is written as in the values CSV, which holds finite numbers only
 NONFINITE_IN_CSV = -sys.float_info.max
@@ -23,15 +23,9 @@ NONFINITE_IN_CSV = -sys.float_info.max
 def proxy_names(text: str) -> list[str]:
     """The registered proxies of a comma-separated `--proxies` (each once, in the order given); an unknown name is
     one line with the close matches."""
-    from descgraph.errors import ConfError
     from descgraph.nas.proxies import PROXIES
 
-    names = list(dict.fromkeys(name.strip() for name in text.split(",")))
-    if not names or "" in names:
-        raise ConfError(f"--proxies {text!r}: expected NAME or NAME,NAME,...")
-    for name in names:
-        PROXIES.get(name)
-    return names
+    return registered_names(text, PROXIES, "--proxies")
 
 
 def sample_archs(size: int, seed: int) -> list[tuple[str, ...]]:

@@ -19,7 +19,7 @@ import torch
 
 from descgraph.errors import DescgraphError
 from descgraph.nas.discrete.space import Code
-from descgraph.nas.discrete.strategy import SearchStrategy, Trial, register_strategy
+from descgraph.nas.discrete.strategy import SearchStrategy, check_choice, check_whole, register_strategy
 
 ACQUISITIONS = ("its", "ei")
 
@@ -126,24 +126,13 @@ class Bananas(SearchStrategy):
         lr: float = 0.01,
         acquisition: str = "ei",
     ) -> None:
-        ints = {
-            "initial": initial,
-            "batch": batch,
-            "candidates": candidates,
-            "parents": parents,
-            "max_mutations": max_mutations,
-            "ensemble": ensemble,
-            "width": width,
-            "layers": layers,
-            "epochs": epochs,
-        }
-        for name, value in ints.items():
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise DescgraphError(f"bananas: {name} {value!r}: must be a whole number >= 1")
+        check_whole(
+            "bananas", initial=initial, batch=batch, candidates=candidates, parents=parents,
+            max_mutations=max_mutations, ensemble=ensemble, width=width, layers=layers, epochs=epochs,
+        )  # fmt: skip
         if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
             raise DescgraphError(f"bananas: lr {lr!r}: must be a number > 0")
-        if acquisition not in ACQUISITIONS:
-            raise DescgraphError(f"bananas: acquisition {acquisition!r}: must be one of {', '.join(ACQUISITIONS)}")
+        check_choice("bananas", "acquisition", acquisition, ACQUISITIONS)
         self.initial, self.batch, self.candidates, self.parents = initial, batch, candidates, parents
         self.max_mutations, self.ensemble, self.width, self.layers = max_mutations, ensemble, width, layers
         self.epochs, self.lr, self.acquisition = epochs, float(lr), acquisition
@@ -173,24 +162,21 @@ class Bananas(SearchStrategy):
         pool = self._pool(rng)
         if not pool:  # every mutation is known: a random architecture keeps the search going
             return [self.space.sample(self.rng)]
-        mean, std = self.predict(pool, self.rounds)
+        codes, y = self._standardized()
+        mean, std = self.predict(pool, self.rounds, codes, y)
         if self.acquisition == "its":
             scores = [rng.gauss(m, s) for m, s in zip(mean, std)]
         else:
-            best = max(self._standardized()[1])
-            scores = [expected_improvement(m, s, best) for m, s in zip(mean, std)]
+            scores = [expected_improvement(m, s, max(y)) for m, s in zip(mean, std)]
         order = sorted(range(len(pool)), key=lambda i: -scores[i])
         return [pool[i] for i in order[: self.batch]]
 
     def _pool(self, rng: random.Random) -> list[Code]:
         """Up to `candidates` distinct unknown codes, each a mutation of one of the best `parents` so far."""
-        known = {t.code for t in self.history}
-        results: dict[Code, float] = {}
-        for t in self.history:
-            results.setdefault(t.code, t.result)
+        results = self.results()
         tops = sorted(results, key=lambda c: -results[c])[: self.parents]
         pool: list[Code] = []
-        seen = set(known)
+        seen = set(results)
         for _ in range(20 * self.candidates):
             if len(pool) == self.candidates:
                 break
@@ -203,36 +189,35 @@ class Bananas(SearchStrategy):
                 pool.append(code)
         return pool
 
-    def _standardized(self) -> tuple[list[Code], list[float], float, float]:
-        """The distinct codes of the history, their results standardized, and the mean and std used."""
-        results: dict[Code, float] = {}
-        for t in self.history:
-            results.setdefault(t.code, t.result)
+    def _standardized(self) -> tuple[list[Code], list[float]]:
+        """The distinct codes of the history and their results standardized (zero mean, unit std)."""
+        results = self.results()
         codes, values = list(results), list(results.values())
         mu = sum(values) / len(values)
         sd = math.sqrt(sum((v - mu) ** 2 for v in values) / len(values)) or 1.0
-        return codes, [(v - mu) / sd for v in values], mu, sd
+        return codes, [(v - mu) / sd for v in values]
 
-    def train_ensemble(self, round_: int) -> MLPEnsemble:
-        """A new ensemble trained on the standardized history, from the seed of this search and round."""
-        codes, y, _, _ = self._standardized()
+    def train_ensemble(self, round_: int, codes: list[Code] | None = None, y: list[float] | None = None) -> MLPEnsemble:
+        """A new ensemble trained on the standardized history (or on `codes` and `y`, already standardized), from
+        the seed of this search and round."""
+        if codes is None or y is None:
+            codes, y = self._standardized()
         x = torch.tensor([self.space.features(c) for c in codes], dtype=torch.float64)
         generator = torch.Generator().manual_seed(hash_seed(self.seed, round_))
         model = MLPEnsemble(x.shape[1], self.ensemble, self.width, self.layers, generator)
         model.fit(x, torch.tensor(y, dtype=torch.float64), self.epochs, self.lr)
         return model
 
-    def predict(self, codes: list[Code], round_: int) -> tuple[list[float], list[float]]:
+    def predict(
+        self, codes: list[Code], round_: int, history: list[Code] | None = None, y: list[float] | None = None
+    ) -> tuple[list[float], list[float]]:
         """The ensemble's mean and standard deviation (over its networks) for each code, standardized units."""
-        model = self.train_ensemble(round_)
+        model = self.train_ensemble(round_, history, y)
         with torch.no_grad():
             out = model.predict_all(torch.tensor([self.space.features(c) for c in codes], dtype=torch.float64))
         mean = out.mean(dim=0)
         std = out.std(dim=0, unbiased=False) if out.shape[0] > 1 else torch.zeros_like(mean)
         return mean.tolist(), std.tolist()
-
-    def _feedback(self, trial: Trial) -> None:
-        return None
 
 
 def hash_seed(seed: int, round_: int) -> int:

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections import deque
 
-from descgraph.errors import DescgraphError
 from descgraph.nas.discrete.space import Code
-from descgraph.nas.discrete.strategy import SearchStrategy, Trial, register_strategy
+from descgraph.nas.discrete.strategy import SearchStrategy, Trial, check_flags, check_whole, register_strategy
 
 
 @register_strategy("local")
@@ -39,11 +38,8 @@ class LocalSearch(SearchStrategy):
     """
 
     def __init__(self, initial: int = 20, first_improvement: bool = True, bound_draws: int = 3) -> None:
-        for name, value in (("initial", initial), ("bound_draws", bound_draws)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise DescgraphError(f"local: {name} {value!r}: must be a whole number >= 1")
-        if not isinstance(first_improvement, bool):
-            raise DescgraphError(f"local: first_improvement {first_improvement!r}: must be true or false")
+        check_whole("local", initial=initial, bound_draws=bound_draws)
+        check_flags("local", first_improvement=first_improvement)
         self.initial, self.first_improvement, self.bound_draws = initial, first_improvement, bound_draws
 
     def _setup(self) -> None:

@@ -155,6 +155,13 @@ class SearchStrategy(ABC):
             self.propose()
             self.feedback(trial.code, trial.result, trial.extra)
 
+    def results(self) -> dict[Code, float]:
+        """Each distinct code proposed so far and its first result, in the order first proposed."""
+        out: dict[Code, float] = {}
+        for trial in self.history:
+            out.setdefault(trial.code, trial.result)
+        return out
+
     def best(self) -> Trial | None:
         """The best trial so far."""
         return max(self.history, key=lambda t: t.result, default=None)
@@ -179,6 +186,26 @@ class SearchStrategy(ABC):
     def _feedback(self, trial: Trial) -> None:
         """Learn from one trial (already appended to `history`)."""
         return None
+
+
+def check_whole(strategy: str, low: int = 1, **values: Any) -> None:
+    """Each of `values` a whole number >= `low` (not a bool), or a DescgraphError naming the strategy and parameter."""
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise DescgraphError(f"{strategy}: {name} {value!r}: must be a whole number >= {low}")
+
+
+def check_flags(strategy: str, **values: Any) -> None:
+    """Each of `values` true or false, or a DescgraphError naming the strategy and parameter."""
+    for name, value in values.items():
+        if not isinstance(value, bool):
+            raise DescgraphError(f"{strategy}: {name} {value!r}: must be true or false")
+
+
+def check_choice(strategy: str, name: str, value: Any, choices: Sequence[str]) -> None:
+    """`value` one of `choices`, or a DescgraphError naming the strategy, the parameter and the choices."""
+    if value not in choices:
+        raise DescgraphError(f"{strategy}: {name} {value!r}: must be one of {', '.join(choices)}")
 
 
 def get_strategy(name: str, **kwargs: Any) -> SearchStrategy:

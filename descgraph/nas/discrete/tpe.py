@@ -22,7 +22,14 @@ from typing import Any
 from descgraph.errors import DescgraphError
 from descgraph.nas.discrete.space import Code
 from descgraph.nas.discrete.spaces import ConstrainedSpace
-from descgraph.nas.discrete.strategy import SearchStrategy, Trial, register_strategy
+from descgraph.nas.discrete.strategy import (
+    SearchStrategy,
+    Trial,
+    check_choice,
+    check_flags,
+    check_whole,
+    register_strategy,
+)
 
 #: how an asked code that is not an architecture of the space is told: pruned with a constraint value, or failed
 INFEASIBLE = ("constraint", "fail")
@@ -72,16 +79,10 @@ class TPE(SearchStrategy):
         n_warm: int | None = None,
         max_asks: int = 100,
     ) -> None:
-        ints = {"n_startup_trials": (n_startup_trials, 0), "n_ei_candidates": (n_ei_candidates, 1)}
-        ints.update({"n_warm": (n_startup_trials if n_warm is None else n_warm, 0), "max_asks": (max_asks, 1)})
-        for name, (value, low) in ints.items():
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise DescgraphError(f"tpe: {name} {value!r}: must be a whole number >= {low}")
-        for name, value in (("multivariate", multivariate), ("constant_liar", constant_liar)):
-            if not isinstance(value, bool):
-                raise DescgraphError(f"tpe: {name} {value!r}: must be true or false")
-        if infeasible not in INFEASIBLE:
-            raise DescgraphError(f"tpe: infeasible {infeasible!r}: must be one of {', '.join(INFEASIBLE)}")
+        check_whole("tpe", 0, n_startup_trials=n_startup_trials, n_warm=n_startup_trials if n_warm is None else n_warm)
+        check_whole("tpe", 1, n_ei_candidates=n_ei_candidates, max_asks=max_asks)
+        check_flags("tpe", multivariate=multivariate, constant_liar=constant_liar)
+        check_choice("tpe", "infeasible", infeasible, INFEASIBLE)
         self.n_startup_trials, self.n_ei_candidates = n_startup_trials, n_ei_candidates
         self.multivariate, self.constant_liar, self.infeasible = multivariate, constant_liar, infeasible
         self.n_warm = n_startup_trials if n_warm is None else n_warm
