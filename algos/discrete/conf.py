@@ -30,6 +30,27 @@ class FidelityConf(ConfModel):
     eta: int = Field(3, ge=2, le=1000, description="a rung keeps its best 1/eta, who train eta times the epochs")
 
 
+class EvaluatorConf(ConfModel):
+    """How a candidate is scored: trained `trainer.epochs` and scored on search-val, or, with `proxy`, by a zero-cost
+    proxy of its untrained network (`descgraph.nas.proxies`) on one batch of the conf's training data, so a search
+    of hundreds of candidates takes minutes (the eval stage trains the pick as always)."""
+
+    proxy: str | None = Field(None, description="a zero-cost proxy (synflow, naswot, ...) instead of training")
+    batch: int = Field(64, ge=1, le=100_000, description="training images in the proxy's batch (data-dependent ones)")
+
+    @field_validator("proxy")
+    @classmethod
+    def _registered(cls, proxy: str | None) -> str | None:
+        if proxy is not None:
+            from descgraph.nas.proxies import PROXIES
+
+            try:
+                PROXIES.get(proxy)
+            except DescgraphError as e:
+                raise rule_error(str(e)) from None
+        return proxy
+
+
 class DiscreteSearchConf(ConfModel):
     space: str = Field("nb201", description="registered discrete search space whose candidates are trained")
     budget: int = Field(
@@ -43,6 +64,9 @@ class DiscreteSearchConf(ConfModel):
     )
     fidelity: FidelityConf = Field(
         default_factory=FidelityConf, description="epochs per candidate: all, or successive halving / Hyperband rungs"
+    )
+    evaluator: EvaluatorConf = Field(
+        default_factory=EvaluatorConf, description="training each candidate, or a zero-cost proxy ({proxy: synflow})"
     )
 
     @field_validator("space")
@@ -69,9 +93,32 @@ class DiscreteSearchConf(ConfModel):
                 raise rule_error(str(e), name) from None
         return params
 
+    @model_validator(mode="after")
+    def _warm_starts_fit(self) -> DiscreteSearchConf:
+        # a warm start's proxy is a registered one and its pool fits in the space, before anything is trained
+        from descgraph.nas.discrete import get_space, get_strategy
+        from descgraph.nas.proxies import PROXIES
+
+        for name, kwargs in self.strategy_params.items():
+            warm = get_strategy(name, **kwargs).warm_start
+            if warm is None:
+                continue
+            try:
+                PROXIES.get(warm.proxy)
+            except DescgraphError as e:
+                raise rule_error(str(e), f"strategy_params.{name}.warm_start.proxy") from None
+            size = get_space(self.space).size()
+            if warm.pool > size:
+                raise rule_error(
+                    f"{warm.pool} is more than the {size:,} architectures of the {self.space} space",
+                    f"strategy_params.{name}.warm_start.pool",
+                )
+        return self
+
 
 class DiscreteStageConf(SearchStageConf):
-    """The search stage: each candidate trains `trainer.epochs` and is scored on search-val."""
+    """The search stage: each candidate trains `trainer.epochs` and is scored on search-val (or is scored by a
+    zero-cost proxy: `discrete.evaluator`)."""
 
     discrete: DiscreteSearchConf = Field(
         default_factory=DiscreteSearchConf, description="the space, the budget and the strategies' parameters"
@@ -79,6 +126,14 @@ class DiscreteStageConf(SearchStageConf):
 
     @model_validator(mode="after")
     def _trains_and_scores(self) -> DiscreteStageConf:
+        if self.discrete.evaluator.proxy is not None:  # nothing is trained
+            if self.discrete.fidelity.schedule != "none":
+                raise rule_error(
+                    f"{self.discrete.fidelity.schedule} schedules training epochs; candidates scored by the proxy "
+                    f"{self.discrete.evaluator.proxy!r} are not trained",
+                    "discrete.fidelity.schedule",
+                )
+            return self
         if self.trainer.epochs < 1:
             raise rule_error("candidates are trained: give a value > 0", "trainer.epochs")
         if self.loader.val_ratio <= 0:

@@ -29,6 +29,7 @@ from typing import Any, NamedTuple
 from tqdm import tqdm
 
 from algos.discrete.candidates import CANDIDATES, Candidates
+from algos.discrete.zero_cost import CandidateScorer
 from descgraph.builders import ModelDescBuilder
 from descgraph.data import Loaders, get_loaders
 from descgraph.desc import ModelDesc
@@ -88,9 +89,13 @@ class CandidateTrainer:
 
     def evaluator(self, loaders: Loaders) -> Evaluate:
         """The evaluator that trains on `loaders`; its process is ready to train (`preload_optimizers`), so that
-        every trial's `time_s`, the first's too, is the trial's own."""
-        preload_optimizers()
+        every trial's `time_s`, the first's too, is the trial's own. With `discrete.evaluator.proxy`, the one that
+        scores each candidate's untrained network by that proxy instead (`loaders` unused)."""
         name, conf = self.searcher.conf.nas.search.discrete.space, self.searcher.conf
+        proxy = conf.nas.search.discrete.evaluator.proxy
+        if proxy is not None:
+            return CandidateScorer(conf).evaluator(proxy)
+        preload_optimizers()
         space, candidates = get_space(name), CANDIDATES.get(name)
 
         def evaluate(task: Code | RungTask) -> tuple[float, dict[str, Any]]:
@@ -282,10 +287,12 @@ class DiscreteSearcher(Searcher):
 
     def make_strategy(self, space: SearchSpace) -> SearchStrategy:
         """The algorithm's strategy with its `nas.search.discrete.strategy_params` (DiscreteConf checked every
-        entry), set up with the run's seed."""
+        entry), set up with the run's seed; a warm start ranks its pool by the candidates' zero-cost proxy scores
+        (`CandidateScorer`: the same score a proxy evaluator gives them)."""
         params = self.conf.nas.search.discrete.strategy_params
         strategy = get_strategy(self.conf.algo, **params.get(self.conf.algo, {}))
-        strategy.setup(space, self.conf.common.seed)
+        scorer = CandidateScorer(self.conf) if strategy.warm_start is not None else None
+        strategy.setup(space, self.conf.common.seed, proxy=scorer)
         return strategy
 
     def train_candidate(

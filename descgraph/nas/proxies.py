@@ -103,6 +103,7 @@ def proxy_batch(
     dataroot: str | None = None,
     size: int = BATCH_SIZE,
     seed: int = 0,
+    dataset_conf: DatasetConf | None = None,
 ) -> ProxyBatch:
     """`size` training images of `dataset` drawn by `seed`, normalized by the dataset's statistics, resized to the
     network's input ([C, H, W], bilinear) and, for grey images and a colour network, the grey channel repeated.
@@ -113,6 +114,8 @@ def proxy_batch(
         dataroot: the folder holding the dataset's folder; nothing is downloaded.
         size: images in the batch.
         seed: which images (a generator of its own: the global RNG is not touched).
+        dataset_conf: a run's whole dataset section (its provider, folder and sizes), read in place of `dataset`
+            and `dataroot` (its image size is the network's).
 
     Raises:
         DataError: one line: the dataset is missing, smaller than `size`, or its channels do not fit the network.
@@ -120,7 +123,11 @@ def proxy_batch(
     channels, height, width = (int(d) for d in input_shape)
     if height != width:
         raise DataError(f"proxy batch: the network's input {list(input_shape)} is not square")
-    conf = DatasetConf(name=dataset, image_size=height, dataroot=dataroot or "~/dataroot", download=False)
+    if dataset_conf is not None:
+        conf = dataset_conf.model_copy(update={"image_size": height})
+    else:
+        conf = DatasetConf(name=dataset, image_size=height, dataroot=dataroot or "~/dataroot", download=False)
+    dataset = conf.name
     splits = get_provider(dataset)(conf)
     if len(splits.train) < size:
         raise DataError(f"proxy batch: {dataset} has {len(splits.train)} training images, fewer than {size}")
