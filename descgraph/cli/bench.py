@@ -97,12 +97,12 @@ def cmd_bench_nb201(args: argparse.Namespace) -> None:
 
 
 def _taken(name: str, params: dict[str, Any], several: bool) -> dict[str, Any]:
-    """The `-p` parameters of strategy `name`: with several strategies, `NAME.KEY=VALUE` is one strategy's and a
-    plain `KEY=VALUE` every strategy's that takes it."""
+    """The `-p` parameters of strategy `name`: `NAME.KEY=VALUE` is one strategy's; a plain `KEY=VALUE` is the
+    strategy's alone, or with several strategies every strategy's that takes it."""
     from descgraph.nas.discrete.strategy import strategy_params
 
-    if not several:
-        return params
+    if not several:  # NAME.KEY of the one strategy is its KEY; anything else goes on to be checked
+        return {key.removeprefix(f"{name}."): value for key, value in params.items()}
     known, out = strategy_params(name), {}
     for key, value in params.items():
         owner, dot, rest = key.partition(".")

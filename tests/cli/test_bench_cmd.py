@@ -182,8 +182,9 @@ def test_several_strategies_each_give_what_they_give_alone(shared_data, tmp_path
     argv = ("--table", table, "--seeds", "3", "--budget", "30", "-p", "rea.population_size=5")
     both = bench(capsys, *argv, "--strategy", "random,rea", "--plot", str(tmp_path / "both.png"))
     alone = {"random": bench(capsys, "--table", table, "--seeds", "3", "--budget", "30", "--strategy", "random")}
-    alone["rea"] = bench(capsys, "--table", table, "--seeds", "3", "--budget", "30", "--strategy", "rea",
-                         "-p", "population_size=5")  # fmt: skip
+    alone["rea"] = bench(
+        capsys, "--table", table, "--seeds", "3", "--budget", "30", "--strategy", "rea", "-p", "rea.population_size=5"
+    )  # fmt: skip  (NAME.KEY of the one strategy)
     assert list(both["strategies"]) == ["random", "rea"]
     for name, out in alone.items():
         for key in ("mean", "std", "queries", "gap_closed", "params"):
@@ -222,3 +223,12 @@ def test_bad_strategy_arguments_are_one_line(shared_data, capsys, argv, message)
     assert main(["bench", "nb201", "--table", str(shared_data / "nb201" / "accuracy.csv"), *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err, err
+
+
+def test_a_warm_start_pool_larger_than_the_space_is_one_line(shared_data, tmp_path, capsys):
+    values = tmp_path / "proxies.csv"
+    values.write_text("arch,synflow\n")
+    argv = ["bench", "nb201", "--table", str(shared_data / "nb201" / "accuracy.csv"), "--proxy-values", str(values)]
+    assert main([*argv, "--strategy", "bananas", "-p", "warm_start={proxy: synflow, pool: 15626}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "warm_start.pool: 15626 is more than the 15625 architectures" in err, err
