@@ -28,10 +28,21 @@ def trials(expdir: Path) -> list[dict]:
     return [{k: v for k, v in json.loads(line).items() if k != "time_s"} for line in lines]
 
 
-@pytest.mark.parametrize("algo", ["rea", "reinforce"])
+# each strategy past its random start within the toy budget of 6 (local climbs, bananas and tpe fit their models)
+STARTS = {
+    "rea": [],
+    "reinforce": [],
+    "local": ["nas.search.discrete.strategy_params.local={initial: 2}"],
+    "bananas": ["nas.search.discrete.strategy_params.bananas={initial: 3, batch: 3, epochs: 20}"],
+    "tpe": ["nas.search.discrete.strategy_params.tpe={n_startup_trials: 3}"],
+}
+
+
+@pytest.mark.parametrize("algo", list(STARTS))
 def test_two_workers_write_the_trials_and_final_description_of_one(algo, tmp_path):
-    one = run(tmp_path / "one", "rea_toy", f"algo={algo}", *TOY, "nas.search.window=3")
-    two = run(tmp_path / "two", "rea_toy", f"algo={algo}", *TOY, "nas.search.window=3", "nas.search.workers=2")
+    conf = [f"algo={algo}", *TOY, "nas.search.window=3", *STARTS[algo]]
+    one = run(tmp_path / "one", "rea_toy", *conf)
+    two = run(tmp_path / "two", "rea_toy", *conf, "nas.search.workers=2")
     assert trials(tmp_path / "two") == trials(tmp_path / "one") and len(trials(tmp_path / "one")) >= 6
     final = [load_desc(tmp_path / d / "search" / "final_model_desc.yaml") for d in ("one", "two")]
     assert final[0].hash() == final[1].hash()
