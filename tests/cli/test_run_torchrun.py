@@ -17,7 +17,7 @@ import torch
 from descgraph.cli import main
 
 TOY = [
-    "darts_digits",
+    "darts_digits_shards",
     "nas.search.model_desc.n_cells=3",
     "nas.search.model_desc.n_reductions=1",
     "nas.search.model_desc.model_stems.init_node_ch=4",
@@ -86,7 +86,7 @@ def test_two_ranks_write_the_one_process_experiment(tmp_path):
     assert len((ranks / "search" / "alphas.jsonl").read_text().splitlines()) == 2
     weights = torch.load(ranks / "eval" / "model.pt", weights_only=True)
     for name, value in torch.load(alone / "eval" / "model.pt", weights_only=True).items():
-        assert torch.equal(weights[name], value), name  # darts_digits's 2 shards: the same sums, bit for bit
+        assert torch.equal(weights[name], value), name  # 2 shards: the same sums, bit for bit
 
 
 def checkpoint(expdir: Path, stage: str) -> dict:
@@ -95,8 +95,9 @@ def checkpoint(expdir: Path, stage: str) -> dict:
 
 @pytest.mark.slow
 def test_the_acceptance_search_on_two_ranks_is_the_one_process_search(tmp_path):
-    """Issue 12's command: darts_digits (2 shards) for 2 epochs of 6 batches, on one process and on 2 ranks."""
-    argv = ["run", "darts_digits", "nas.search.trainer.epochs=2", "dataset.max_batches=6", "--no-eval", "--json"]
+    """Issue 12's command on darts_digits_shards (darts_digits in 2 shards) for 2 epochs of 6 batches, on one
+    process and on 2 ranks."""
+    argv = ["run", "darts_digits_shards", "nas.search.trainer.epochs=2", "dataset.max_batches=6", "--no-eval", "--json"]
     alone, ranks = tmp_path / "alone", tmp_path / "ranks"
     assert main([*argv, "--expdir", str(alone)]) == 0
     done = torchrun([*argv, "--expdir", str(ranks)])
@@ -125,7 +126,7 @@ def test_a_world_size_that_does_not_divide_the_batch_stops_every_rank(tmp_path):
 def test_a_killed_run_resumes_to_the_uninterrupted_result(victim, tmp_path):
     """kill -9 after the first epoch's checkpoint, of one rank (the run stops with one line naming the rank)
     or of the torchrun agent and its ranks together; then the same command again resumes from that checkpoint
-    and ends with the description and weights of an uninterrupted run (darts_digits has 2 shards, so one
+    and ends with the description and weights of an uninterrupted run (darts_digits_shards has 2 shards, so one
     process is that run, bit for bit)."""
     exp, alone = tmp_path / "exp", tmp_path / "alone"
     conf = [*TOY, "nas.search.trainer.epochs=3", "--no-eval", "nas.search.trainer.checkpoint_freq=1"]

@@ -167,4 +167,4 @@ def test_reading_any_bundled_conf_imports_no_torch():
         "print([load_conf(n).algo for n in names].count('darts'), 'torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120)
-    assert out.stdout.split() == ["3", "False"]  # darts, darts_digits, darts_toy among them
+    assert out.stdout.split() == ["4", "False"]  # darts, darts_digits, darts_digits_shards, darts_toy among them

@@ -44,8 +44,8 @@ SMALL = [
 
 def train_stage(stage_name: str, overrides: tuple[str, ...] = ()) -> dict[str, Any]:
     """Train a small DARTS search or eval stage (drop path, cutout) on digits for 2 epochs of 2 batches, in
-    2 shards (darts_digits's `common.shards`); its weights, buffers and metrics records."""
-    conf = load_conf([resolve_conf_path("darts_digits")], [*SMALL, "common.threads=1", *overrides])
+    2 shards (darts_digits_shards's `common.shards`); its weights, buffers and metrics records."""
+    conf = load_conf([resolve_conf_path("darts_digits_shards")], [*SMALL, "common.threads=1", *overrides])
     search = stage_name == "search"
     stage = conf.nas.search if search else conf.nas.eval
     loaders = get_loaders(stage.loader, seed=conf.common.seed)
