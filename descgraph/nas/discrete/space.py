@@ -85,9 +85,10 @@ class SearchSpace(ABC):
                 raise DescgraphError(f"decision {d.name!r}: index {value} is not in 0..{len(d) - 1}")
         return tuple(int(v) for v in code)
 
-    def neighbours(self, code: Code) -> list[Code]:
+    def neighbours(self, code: Code, repairs: int = 0) -> list[Code]:
         """The valid codes that differ from `code` in exactly one decision, decision by decision, choice by
-        choice (the neighbourhood of local search: White, Nolen and Savani, UAI 2021)."""
+        choice (the neighbourhood of local search: White, Nolen and Savani, UAI 2021). `repairs` is for a space
+        with cost bounds (`ConstrainedSpace`: moves along the bound); here no neighbour breaks one."""
         out = []
         for i, d in enumerate(self.decisions()):
             for value in range(len(d)):

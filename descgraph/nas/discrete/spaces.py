@@ -303,6 +303,27 @@ class ConstrainedSpace(SearchSpace):
     def near_bound(self, draw: Callable[[], Code], draws: int) -> Code:
         return max((draw() for _ in range(draws)), key=self.load)
 
+    def neighbours(self, code: Code, repairs: int = 0) -> list[Code]:
+        """The feasible codes one change from `code`; then, for each one-change code that breaks a bound, the
+        `repairs` costliest feasible codes one more change from it (moves along the bound: the change that
+        broke it kept, another decision giving the cost back, as `mutate` repairs a child), each code once and
+        never `code`. Near the bound, where the best feasible architectures sit, most one-change codes break
+        it, and without the moves a climb stops there."""
+        out, seen, broken = [], {code}, []
+        for other in self.space.neighbours(code):
+            if self.is_valid(other):
+                out.append(other)
+                seen.add(other)
+            else:
+                broken.append(other)
+        for other in broken if repairs > 0 else []:
+            fixes = [c for c in self.space.neighbours(other) if c not in seen and self.is_valid(c)]
+            fixes.sort(key=self.load, reverse=True)  # the costliest first; equal loads keep their order
+            for fix in fixes[:repairs]:
+                out.append(fix)
+                seen.add(fix)
+        return out
+
     def mutate(self, code: Code, rng: random.Random) -> Code:
         return self._draw_valid(lambda: self._repaired(self.space.mutate(code, rng), code, rng), "mutate")
 
