@@ -114,4 +114,4 @@ def test_a_bad_parameter_is_one_line_naming_it(params):
 @pytest.mark.slow
 def test_bananas_figure_on_the_test_seeds(shared_data):
     bench = TabularBenchmark.load(shared_data / "nb201" / "accuracy.csv", "cifar10_val_12", "cifar10_test_200")
-    assert summarize_runs(run_seeds(bench, "bananas", range(100), 100))["mean"] >= 94.10  # 94.21-94.28 on tuning seeds
+    assert summarize_runs(run_seeds(bench, "bananas", range(100), 100))["mean"] >= 94.2  # 94.24 measured (rea 94.11)

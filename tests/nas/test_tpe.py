@@ -288,4 +288,4 @@ def test_tpe_beats_regularized_evolution_on_the_test_seeds(shared_data):
     bench = TabularBenchmark.load(shared_data / "nb201" / "accuracy.csv", "cifar10_val_12", "cifar10_test_200")
     summary = summarize_runs(run_seeds(bench, "tpe", range(100), 100))
     assert summary["queries"] == 100
-    assert summary["mean"] >= 94.15  # rea: 94.11 on these seeds
+    assert summary["mean"] >= 94.15  # 94.1979 measured; rea: 94.11 on these seeds
