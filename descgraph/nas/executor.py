@@ -21,7 +21,7 @@ import torch
 
 from descgraph.conf import SearchStageConf
 from descgraph.errors import ConfError, DescgraphError
-from descgraph.train.threads import cap_threads, default_threads
+from descgraph.train.threads import available_cpus, cap_threads, default_threads
 
 Code = Hashable  # a candidate's key: a discrete space's code, a BigNAS child's
 Result = tuple[float, dict[str, Any]]
@@ -149,7 +149,8 @@ def connect_ray(workers: int, address: str = "") -> None:
     dashboard and quiet logs; nothing when `workers` is 1 or Ray already runs in this process.
 
     Raises:
-        ConfError: Ray is not installed, or no cluster answers at the address (one line).
+        ConfError: Ray is not installed, no cluster answers at the address, or a local Ray would start more
+            workers than this process may use CPUs (as `--nproc` refuses more ranks); one line.
     """
     global _ray_started_here
     if workers == 1:
@@ -159,6 +160,12 @@ def connect_ray(workers: int, address: str = "") -> None:
         return
     where = "nas.search.ray_address" if address else "RAY_ADDRESS"
     address = address or os.environ.get("RAY_ADDRESS", "")
+    cpus = available_cpus()
+    if not address and workers > cpus:
+        raise ConfError(
+            f"nas.search.workers: {workers} local Ray workers but this process may use {cpus} CPUs; give at most "
+            f"{cpus}, or a cluster's address in nas.search.ray_address"
+        )
     quiet = {"logging_level": logging.WARNING, "log_to_driver": False}
     try:
         if address:

@@ -142,6 +142,7 @@ def test_workers_without_ray_is_one_line_saying_how_to_install_it(monkeypatch):
     [
         ("nas.search.workers=0", "nas.search.workers: "),
         ("nas.search.ray_address=127.0.0.1:1", "nas.search.ray_address: no Ray cluster answers at '127.0.0.1:1': "),
+        ("nas.search.workers=1024", "nas.search.workers: 1024 local Ray workers but this process may use "),
     ],
 )
 def test_bad_worker_settings_are_one_line_and_touch_no_file(override, message, tmp_path, capsys):
