@@ -203,6 +203,18 @@ def test_a_latency_table_with_other_rows_is_an_error(tmp_path, shared_data, rows
         TabularBenchmark.load(acc, SEARCH, REPORT, lat, "pixel33")
 
 
+@pytest.mark.parametrize("value", ["-1.5", "0"])
+def test_a_latency_of_zero_or_below_is_an_error_naming_its_row(tmp_path, shared_data, rows, value):
+    with (shared_data / "nb201" / "latency.csv").open(newline="") as f:
+        latency = list(csv.reader(f))[:6]
+    column = latency[0].index("pixel3")
+    latency[3][column] = value
+    acc, lat = write(tmp_path / "acc.csv", rows), write(tmp_path / "lat.csv", latency)
+    message = rf"^{lat}:4: column 'pixel3': {float(value)!r} ms is not a latency \(it must be > 0\)$"
+    with pytest.raises(DataError, match=message):
+        TabularBenchmark.load(acc, SEARCH, REPORT, lat, "pixel3", max_latency=10.0)
+
+
 def test_a_missing_table_is_an_error(tmp_path):
     with pytest.raises(DataError, match=rf"^{tmp_path}/none.csv: no such file$"):
         load_nb201_table(tmp_path / "none.csv", [SEARCH])

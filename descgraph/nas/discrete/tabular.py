@@ -118,6 +118,14 @@ def _number(text: str, source: str) -> float:
     return value
 
 
+def check_positive(table: NB201Table, column: str) -> None:
+    """Raise DataError naming the first row (file, line, column) whose value is not above 0: a latency or a
+    cost of 0 or less is a broken measurement, and a pick "within the bound" at a negative latency a wrong answer."""
+    for value, line in zip(table.columns[column], table.lines):
+        if value <= 0:
+            raise DataError(f"{table.path}:{line}: column {column!r}: {value!r} ms is not a latency (it must be > 0)")
+
+
 def check_same_archs(table: NB201Table, other: NB201Table, arch_column: str = "arch") -> None:
     """Raise DataError naming the first architecture (file, line, column) that only one of the tables has."""
     for a, b in ((table, other), (other, table)):
@@ -182,6 +190,8 @@ class TabularBenchmark:
         metrics = list(dict.fromkeys([search_metric, report_metric]))
         accuracy = load_nb201_table(table, metrics, arch_column)
         lat = load_nb201_table(latency, [device], arch_column) if latency is not None else None
+        if lat is not None:
+            check_positive(lat, device)
         return cls(accuracy, search_metric, report_metric, lat, device, max_latency)
 
     def latency_of(self, arch: NB201Arch) -> float | None:
