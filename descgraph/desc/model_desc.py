@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+import math
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -76,6 +77,18 @@ def _check_plain(value: Any) -> None:
             raise ValueError(f"not plain data: {type(v).__name__}")
 
 
+def _first_nonfinite(value: Any, path: str) -> tuple[str, float] | None:
+    """The key path and value of the first NaN or infinite float in plain data, or None."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (path, value)
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, (list, tuple)) else ()
+    for key, v in items:
+        found = _first_nonfinite(v, f"{path}.{key}" if isinstance(value, dict) else f"{path}[{key}]")
+        if found is not None:
+            return found
+    return None
+
+
 def _drop_default_wiring(cell: dict[str, Any], index: int | None = None) -> dict[str, Any]:
     """A cell's data without `input_cells` when they are the default wiring (of cell `index`, if known).
 
@@ -119,6 +132,10 @@ class OpDesc(DescModel):
     def _check_plain_params(self) -> OpDesc:
         params = self.params
         _check_plain(params)  # raises ValueError (a ValidationError) for tensors or objects
+        # JSON has no NaN or infinity: kept, they would hash alike (as null) and change the network unseen
+        nonfinite = _first_nonfinite(params, "params")
+        if nonfinite is not None:
+            raise ValueError(f"{nonfinite[0]}: {nonfinite[1]!r} is not a finite number")
         for key in SIZE_PARAMS:
             if key in params:
                 value = params[key]

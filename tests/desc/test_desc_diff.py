@@ -90,3 +90,19 @@ def test_edge_order_inside_a_node_is_not_a_cell_change(genotypes):
     diff = diff_descs(a, b)
     assert not diff.identical and not diff.macro and not any(c.changes for c in diff.cells)
     assert diff.other[0].where.startswith("cell_descs[0].nodes[0].edges[0]")
+
+
+def test_a_non_finite_op_parameter_is_one_line_not_an_equal_hash(genotypes, tmp_path, capsys):
+    # NaN and inf both serialize as JSON null: kept, the two descriptions would hash (and diff) as identical
+    text = genotypes["DARTS_V2"].read_text()
+    stem = "params: {ch_in: 3, ch_out: 48}"
+    assert text.count(stem) == 1
+    for name, value in (("nan", ".nan"), ("inf", ".inf")):
+        (tmp_path / f"{name}.yaml").write_text(text.replace(stem, f"params: {{ch_in: 3, ch_out: 48, scale: {value}}}"))
+    assert main(["diff", str(tmp_path / "nan.yaml"), str(tmp_path / "inf.yaml"), "--json"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.endswith(
+        "model_stems[0]: Value error, params.scale: nan is not a finite number"
+    )
+    with pytest.raises(Exception, match=r"params\.scale: inf is not a finite number"):
+        load_desc(tmp_path / "inf.yaml")
