@@ -5,6 +5,8 @@ The CLI prints such an error as one line and exits 2; anything else is a bug and
 
 from __future__ import annotations
 
+import unicodedata
+
 
 class DescgraphError(Exception):
     """Base of every error a user can act on (bad file, bad conf, bad description)."""
@@ -52,3 +54,20 @@ class ExperimentFolderError(DescgraphError):
 
 class DistributedError(DescgraphError):
     """A data-parallel run cannot start or go on: a bad world size, or a rank that died or timed out."""
+
+
+def one_line(text: str) -> str:
+    """`text` with every control character and line break (a newline, a carriage return, an escape, U+2028...)
+    written as its escape (`\\n`, `\\x1b`, `\\u2028`), so that a name holding one cannot turn one error into
+    several lines that read like output."""
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if ch == " " or not (unicodedata.category(ch)[0] == "C" or unicodedata.category(ch) in ("Zl", "Zp")):
+            out.append(ch)
+        elif ch in "\n\r\t":
+            out.append(repr(ch)[1:-1])
+        else:
+            out.append(f"\\x{ord(ch):02x}" if ord(ch) < 256 else f"\\u{ord(ch):04x}")
+    return "".join(out)

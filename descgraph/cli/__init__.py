@@ -13,7 +13,7 @@ import os
 import sys
 
 from descgraph.cli._signals import TERMINATED_EXIT, Terminated, sigterm_unwinds
-from descgraph.errors import DescgraphError
+from descgraph.errors import DescgraphError, one_line
 
 COMMAND_MODULES = ["desc_cmds", "run_cmd", "zoo", "bench", "elastic_cmds", "hw_cmds", "interop_cmds", "viz_cmds"]
 
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
             code = args.func(args)  # None, or an exit code a command reports itself (diff's 1: different)
         sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's shutdown
     except DescgraphError as e:
-        print(f"descgraph: error: {e}", file=sys.stderr)
+        print(f"descgraph: error: {one_line(str(e))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("descgraph: interrupted", file=sys.stderr)
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except OSError as e:  # the file system's answer (a full disk, a path under a file) is the user's to act on
-        print(f"descgraph: error: {os_error_line(e)}", file=sys.stderr)
+        print(f"descgraph: error: {one_line(os_error_line(e))}", file=sys.stderr)
         return 2
     return code or 0
 

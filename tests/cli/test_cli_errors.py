@@ -182,3 +182,15 @@ def test_a_genotype_with_an_unknown_op_is_refused_before_anything_is_written(tmp
     err = capsys.readouterr().err.strip()
     assert err.startswith("descgraph: error: genotype: ") and "unknown op 'sep_conv_9x9'" in err
     assert not (tmp_path / "final.yaml").exists()
+
+
+@pytest.mark.parametrize("char", ["\n", "\r", "\x1b", "\u2028"])
+def test_a_name_holding_a_line_break_or_control_character_is_still_one_line(tmp_path, capsys, char):
+    # the key is echoed in the message: raw, a newline or U+2028 would start a second line, an escape recolour it
+    assert main(["run", "rea_toy", f"nas.sea{char}rch.x=1", "--expdir", str(tmp_path), "--no-eval"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.endswith("\n")  # the one final newline
+    line = err[:-1]
+    assert line.isprintable() and "\u2028" not in line and "\x1b" not in line
+    escaped = {"\n": "\\n", "\r": "\\r", "\x1b": "\\x1b", "\u2028": "\\u2028"}[char]
+    assert f"command line: nas.sea{escaped}rch: unknown key" in line
