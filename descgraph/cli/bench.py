@@ -36,6 +36,7 @@ def cmd_bench_nb201(args: argparse.Namespace) -> None:
     from descgraph.nas.discrete.strategy import get_strategy, strategy_params
     from descgraph.nas.discrete.tabular import (
         TabularBenchmark,
+        check_whole_space,
         gap_closed,
         load_nb201_table,
         run_seeds,
@@ -64,6 +65,7 @@ def cmd_bench_nb201(args: argparse.Namespace) -> None:
         max_latency=args.max_latency,
         arch_column=args.arch_column,
     )
+    check_whole_space(bench.accuracy)  # every strategy may query any architecture
     proxy = None
     if args.proxy_values is not None:
         proxy = _proxy_table(args.proxy_values, args.arch_column, load_nb201_table)

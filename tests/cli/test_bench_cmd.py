@@ -232,3 +232,25 @@ def test_a_warm_start_pool_larger_than_the_space_is_one_line(shared_data, tmp_pa
     assert main([*argv, "--strategy", "bananas", "-p", "warm_start={proxy: synflow, pool: 15626}"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "warm_start.pool: 15626 is more than the 15625 architectures" in err, err
+
+
+@pytest.mark.parametrize("edit", ["part", "huge", "negative"])
+def test_a_table_the_benchmark_cannot_use_is_one_line(shared_data, tmp_path, capsys, edit):
+    with (shared_data / "nb201" / "accuracy.csv").open(newline="") as f:
+        rows = list(csv.reader(f))
+    column = rows[0].index("cifar10_val_12")
+    if edit == "part":  # a strategy would query an architecture it lacks
+        rows = rows[:200]
+        message = (
+            f"{tmp_path / 'acc.csv'}: 199 of the 15,625 NAS-Bench-201 architectures; the benchmark needs every one"
+        )
+    else:
+        rows[5][column] = "1e308" if edit == "huge" else "-3"
+        message = (
+            f"acc.csv:6: column 'cifar10_val_12': {float(rows[5][column])!r} is not an accuracy in percent (0-100)"
+        )
+    with (tmp_path / "acc.csv").open("w", newline="") as f:
+        csv.writer(f).writerows(rows)
+    assert main(["bench", "nb201", "--table", str(tmp_path / "acc.csv"), "--seeds", "2", "--budget", "20"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err, err

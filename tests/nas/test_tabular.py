@@ -218,3 +218,11 @@ def test_a_latency_of_zero_or_below_is_an_error_naming_its_row(tmp_path, shared_
 def test_a_missing_table_is_an_error(tmp_path):
     with pytest.raises(DataError, match=rf"^{tmp_path}/none.csv: no such file$"):
         load_nb201_table(tmp_path / "none.csv", [SEARCH])
+
+
+def test_a_value_of_an_architecture_the_table_lacks_is_one_line(tmp_path, rows):
+    table = load_nb201_table(write(tmp_path / "acc.csv", rows), [SEARCH])
+    missing = ("none",) * 6
+    assert missing not in table.rows
+    with pytest.raises(DataError, match=rf"^{tmp_path}/acc.csv: no row of \|none~0\|\+\|none~0\|none~1\|"):
+        table.value(missing, SEARCH)

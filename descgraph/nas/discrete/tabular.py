@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import itertools
 import math
 import statistics
 from collections.abc import Sequence
@@ -49,8 +50,15 @@ class NB201Table:
     lines: list[int]
 
     def value(self, arch: NB201Arch, column: str) -> float:
-        """The value of `column` for `arch`."""
-        return self.columns[column][self.rows[arch]]
+        """The value of `column` for `arch`.
+
+        Raises:
+            DataError: the table has no row of `arch` (one line naming the file and the architecture).
+        """
+        row = self.rows.get(arch)
+        if row is None:
+            raise DataError(f"{self.path}: no row of {format_nb201(arch)} ({len(self.rows):,} rows)")
+        return self.columns[column][row]
 
     def archs(self) -> list[NB201Arch]:
         """Every architecture, in file order."""
@@ -116,6 +124,30 @@ def _number(text: str, source: str) -> float:
     if not math.isfinite(value):
         raise DataError(f"{source}: {text!r} is not a finite number")
     return value
+
+
+def check_whole_space(table: NB201Table) -> None:
+    """Raise DataError when the table lacks an architecture of NAS-Bench-201: every strategy may query any of
+    the 15,625, and random search's expectation is over all of them."""
+    space = NB201Space()
+    if len(table.rows) == space.size():
+        return  # the rows are distinct architectures of the space (parsed and checked on reading)
+    missing = next(
+        space.decode(code)
+        for code in itertools.product(*(range(len(d.choices)) for d in space.decisions()))
+        if space.decode(code) not in table.rows
+    )
+    raise DataError(
+        f"{table.path}: {len(table.rows):,} of the {space.size():,} NAS-Bench-201 architectures; the benchmark "
+        f"needs every one (the first missing: {format_nb201(missing)})"
+    )
+
+
+def check_percent(table: NB201Table, column: str) -> None:
+    """Raise DataError naming the first row (file, line, column) whose accuracy is not a percentage in 0..100."""
+    for value, line in zip(table.columns[column], table.lines):
+        if not 0 <= value <= 100:
+            raise DataError(f"{table.path}:{line}: column {column!r}: {value!r} is not an accuracy in percent (0-100)")
 
 
 def check_positive(table: NB201Table, column: str) -> None:
@@ -189,6 +221,8 @@ class TabularBenchmark:
             raise ConfError("latency: a device needs a latency table, a latency bound a device (--latency, --device)")
         metrics = list(dict.fromkeys([search_metric, report_metric]))
         accuracy = load_nb201_table(table, metrics, arch_column)
+        for metric in metrics:
+            check_percent(accuracy, metric)
         lat = load_nb201_table(latency, [device], arch_column) if latency is not None else None
         if lat is not None:
             check_positive(lat, device)
