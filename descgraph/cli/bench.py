@@ -164,7 +164,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "bound), and `gap_closed`: (mean - random_expected) / (best_feasible - random_expected), where random_expected "
         "is random search's expected value at this budget and best_feasible the best report value within the bound.",
     )
-    p.add_argument("--table", required=True, help="CSV with an arch column and metric columns (accuracy.csv)")
+    p.add_argument(
+        "--table",
+        required=True,
+        help="CSV with an arch column and accuracy columns in percent, a row per architecture of the space "
+        "(accuracy.csv)",
+    )
     p.add_argument(
         "--strategy",
         default="rea",
