@@ -59,6 +59,24 @@ def png_bytes(fig: Any) -> bytes:
     return buf.getvalue()
 
 
+def read_json(path: str | Path) -> dict[str, Any]:
+    """A JSON object file (summary.json); {} when it is missing.
+
+    Raises:
+        DataError: one line naming the file: it is cut short, not JSON or not an object.
+    """
+    path = Path(path)
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as e:
+        raise DataError(f"{path}: not a JSON file ({getattr(e, 'msg', e)}); a run rewrites it when it ends") from None
+    if not isinstance(data, dict):
+        raise DataError(f"{path}: a JSON {type(data).__name__}, expected an object")
+    return data
+
+
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     """The complete JSON lines of a file (a last line cut short by a kill is dropped); [] when it is missing."""
     path = Path(path)

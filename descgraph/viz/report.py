@@ -20,7 +20,7 @@ from typing import Any
 from descgraph._files import atomic_write_text
 from descgraph.desc import load_desc
 from descgraph.errors import DataError, DescgraphError
-from descgraph.viz._figure import read_jsonl
+from descgraph.viz._figure import read_json, read_jsonl
 from descgraph.viz.alphas import alpha_tables, load_alphas, plot_alphas
 from descgraph.viz.curves import plot_best_so_far, plot_curves, stage_metrics
 from descgraph.viz.diagrams import plot_desc
@@ -137,8 +137,7 @@ def render_report(expdir: str | Path) -> str:
     expdir = Path(expdir)
     if not expdir.is_dir():
         raise DataError(f"{expdir}: not an experiment folder")
-    summary_path = expdir / "summary.json"
-    summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+    summary = read_json(expdir / "summary.json")
     title = f"{expdir.name}: {summary.get('algo', 'experiment')}"
     parts = [f"<h1>{html.escape(title)}</h1>"]
     if summary:

@@ -38,6 +38,22 @@ def test_a_malformed_file_shows_its_error_in_its_section(synthetic_expdir, tmp_p
     assert 'alt="cells of final description"' in page  # the other sections are still there
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"algo": "darts", "search": {"val', "summary.json: not a JSON file (Unterminated string"),
+        ("[1, 2]", "summary.json: a JSON list, expected an object"),
+    ],
+)
+def test_a_summary_cut_short_or_not_an_object_is_one_line(synthetic_expdir, tmp_path, capsys, text, message):
+    broken = tmp_path / "broken"
+    shutil.copytree(synthetic_expdir, broken)
+    (broken / "summary.json").write_text(text)
+    assert main(["report", str(broken)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"{broken}/{message}" in err, err
+
+
 @pytest.mark.slow  # starts a browser
 def test_report_loads_in_headless_chromium_without_errors(synthetic_expdir, tmp_path):
     page = write_report(synthetic_expdir)
