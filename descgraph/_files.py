@@ -9,6 +9,7 @@ import json
 import os
 import re
 import stat
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -239,6 +240,15 @@ def yaml_safe_load(text: str, source: str, error: type[Exception] = DescError, l
         where = f" (line {mark.line + 1})" if mark else ""
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise error(f"{source}{where}: malformed YAML: {problem}") from None
+    except ValueError as e:  # an integer of more digits than Python converts
+        raise error(_absurd_number(source, e)) from None
+
+
+def _absurd_number(source: str, e: ValueError) -> str:
+    """One line for a number the reader refuses to convert (Python's limit on integer digits)."""
+    if "digits" in str(e):
+        return f"{source}: a number of more than {sys.get_int_max_str_digits():,} digits"
+    return f"{source}: {str(e).splitlines()[0] if str(e) else type(e).__name__}"
 
 
 def _load_with(loader: type, text: str) -> Any:
@@ -293,6 +303,8 @@ def json_safe_load(text: str, source: str, error: type[Exception] = DescError) -
         data = json.loads(text)
     except json.JSONDecodeError as e:
         raise error(f"{source} (line {e.lineno}): malformed JSON: {e.msg}") from None
+    except ValueError as e:  # an integer of more digits than Python converts
+        raise error(_absurd_number(source, e)) from None
     except RecursionError:  # deeper than the parser goes
         raise error(too_deep) from None
     if _depth(data) > MAX_DEPTH:

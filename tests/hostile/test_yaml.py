@@ -145,3 +145,17 @@ def test_a_character_yaml_does_not_allow_is_one_line():
     with pytest.raises(ConfError) as err:
         load_conf(["darts_toy"], ["algo=\x1b"])
     _one_line(err, "command line: algo", "malformed YAML")
+
+
+@pytest.mark.parametrize(("suffix", "text"), [(".json", '{"schema_version": 1, "n": %s}'), (".yaml", "n: %s\n")])
+def test_a_number_of_thousands_of_digits_is_one_line(tmp_path, capsys, suffix, text):
+    # Python refuses to convert an integer of more than 4,300 digits (a guard against quadratic conversion)
+    path = tmp_path / f"huge{suffix}"
+    path.write_text(text % ("9" * 5000))
+    with pytest.raises(DescError) as err:
+        read_data(path)
+    assert str(err.value) == f"{path}: a number of more than {sys.get_int_max_str_digits():,} digits"
+    from descgraph.cli import main
+
+    assert main(["show", str(path)]) == 2
+    assert capsys.readouterr().err.strip() == f"descgraph: error: {err.value}"
