@@ -37,6 +37,8 @@ def read_onnx_desc(path: str | os.PathLike) -> tuple[bytes, ModelDesc | None]:
         raise ExportError(f"{path}: no such file") from None
     except Exception as e:  # noqa: BLE001 - protobuf raises DecodeError and friends
         raise ExportError(f"{path}: not an ONNX model ({type(e).__name__})") from None
+    if not proto.HasField("graph") or not proto.graph.output:  # an empty file parses as an empty model
+        raise ExportError(f"{path}: not an ONNX model (no graph{' outputs' if proto.HasField('graph') else ''})")
     meta = {p.key: p.value for p in proto.metadata_props}
     if META_DESC not in meta:
         return data, None

@@ -96,3 +96,7 @@ def test_cli_measure(small_desc, tmp_path, capsys):
     (tmp_path / "junk.onnx").write_bytes(b"not a model")
     assert main(["measure", str(tmp_path / "junk.onnx")]) == 2
     assert "junk.onnx: not an ONNX model" in capsys.readouterr().err
+    (tmp_path / "empty.onnx").write_bytes(b"")  # parses as an empty ModelProto: onnxruntime raised its own error
+    assert main(["measure", str(tmp_path / "empty.onnx")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.endswith("empty.onnx: not an ONNX model (no graph)")
