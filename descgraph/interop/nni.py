@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
 from descgraph._registry import close_matches
 from descgraph.conf.schema import ModelDescConf
 from descgraph.desc import ModelDesc
@@ -143,10 +145,14 @@ def _macro(arch: dict[str, Any], conf: ModelDescConf | None) -> ModelDescConf:
     for key in MACRO_KEYS:
         if key in arch and (not isinstance(arch[key], int) or isinstance(arch[key], bool) or arch[key] < 1):
             raise DescError(f"nni: {key}: {arch[key]!r}; expected a positive integer")
-    if "width" in arch:
-        conf.model_stems.init_node_ch = arch["width"]
-    if "depth" in arch:
-        conf.n_cells = arch["depth"]
+    try:
+        if "width" in arch:
+            conf.model_stems.init_node_ch = arch["width"]
+        if "depth" in arch:
+            conf.n_cells = arch["depth"]
+    except ValidationError as e:  # a bound of the macro conf (channels, cells)
+        key = "width" if e.errors()[0]["loc"][-1] == "init_node_ch" else "depth"
+        raise DescError(f"nni: {key}: {arch[key]!r}; {e.errors()[0]['msg']}") from None
     return conf
 
 
