@@ -88,6 +88,24 @@ def check_same_experiment(expdir: str | Path, conf: Conf) -> None:
     )
 
 
+def check_ours(expdir: str | Path) -> None:
+    """Refuse a folder that descgraph did not make: one that holds files but neither conf_hash.txt nor conf.yaml
+    (a run writes both first), so that a run never replaces a user's own report.html or summary.json; only reads.
+
+    Raises:
+        ExperimentFolderError: one line naming the folder and a few of its files.
+    """
+    expdir = Path(expdir)
+    if not expdir.is_dir() or (expdir / HASH_FILE).exists() or (expdir / CONF_FILE).exists():
+        return
+    names = sorted(p.name for p in expdir.iterdir() if p.name != LOCK_FILE)
+    if names:
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        raise ExperimentFolderError(
+            f"{expdir}: not an experiment folder (it holds {shown}, and no {HASH_FILE}); give an empty or new --expdir"
+        )
+
+
 @contextlib.contextmanager
 def claim_folder(expdir: str | Path, conf: Conf) -> Iterator[None]:
     """Hold the folder for one run of `conf` while the block runs: checked, locked, conf.yaml and
@@ -98,6 +116,7 @@ def claim_folder(expdir: str | Path, conf: Conf) -> Iterator[None]:
             holds its lock.
     """
     expdir = Path(expdir)
+    check_ours(expdir)
     check_same_experiment(expdir, conf)  # before the lock file: a refused run leaves the folder as it was
     if not is_main():  # rank 0 holds the folder for the ranks; torchrun ends them all if it is refused
         yield

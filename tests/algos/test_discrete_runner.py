@@ -15,7 +15,7 @@ import pytest
 
 from algos.discrete import CANDIDATES, DiscreteSearcher
 from descgraph.cli import main
-from descgraph.conf import load_conf
+from descgraph.conf import conf_hash, load_conf
 from descgraph.desc import load_desc
 from descgraph.desc.genotype import model_to_genotype, parse_genotype
 from descgraph.hw import get_cost_model
@@ -122,6 +122,8 @@ def test_a_log_from_another_seed_is_not_replayed(tmp_path, capsys):
     log = tmp_path / "search" / "trials.jsonl"
     log.parent.mkdir(parents=True)
     log.write_text(json.dumps({"code": [0] * 32, "result": 50.0}) + "\n")
+    # the folder is this experiment's (its conf hash), its log another search's
+    (tmp_path / "conf_hash.txt").write_text(conf_hash(load_conf("rea", list(DARTS_SPACE))) + "\n")
     err = _cli_error(tmp_path, capsys)
     assert f"{log}:1: the search proposed [0, 0" in err and "common.resume=false" in err
 

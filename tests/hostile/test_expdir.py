@@ -144,3 +144,27 @@ def test_sigterm_stops_with_one_line_and_the_run_resumes_to_the_same_result(kill
         ]
 
     assert lines(alone) == lines(stopped) and len(lines(alone)) == 4
+
+
+@pytest.mark.parametrize("resume", ["true", "false"])
+def test_a_folder_descgraph_did_not_make_is_refused_and_left_as_it_was(tmp_path, capsys, resume):
+    user = tmp_path / "mine"
+    user.mkdir()
+    (user / "report.html").write_text("<html>my own report</html>\n")
+    (user / "summary.json").write_text('{"mine": 1}\n')
+    before = snapshot(user)
+    argv = ["run", *TOY, f"common.resume={resume}", "--no-eval", "--expdir", str(user)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert err.endswith(f"{user}: not an experiment folder (it holds report.html, summary.json, and no conf_hash.txt); "
+                        "give an empty or new --expdir")  # fmt: skip
+    assert snapshot(user) == before and sorted(p.name for p in user.iterdir()) == ["report.html", "summary.json"]
+
+
+def test_an_empty_folder_and_descgraphs_own_folder_are_taken(copy_of, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["run", *TOY, "--no-eval", "--expdir", str(empty)]) == 0
+    assert (empty / "conf_hash.txt").exists()
+    assert main(["run", *TOY, "--no-eval", "--expdir", str(copy_of)]) == 0  # a finished run's folder: resumed
