@@ -116,11 +116,11 @@ def claim_folder(expdir: str | Path, conf: Conf) -> Iterator[None]:
             holds its lock.
     """
     expdir = Path(expdir)
-    check_ours(expdir)
     check_same_experiment(expdir, conf)  # before the lock file: a refused run leaves the folder as it was
     if not is_main():  # rank 0 holds the folder for the ranks; torchrun ends them all if it is refused
         yield
         return
+    check_ours(expdir)  # rank 0 alone: the others could see its files half written
     expdir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(expdir / LOCK_FILE, timeout=0)  # one try: a held lock is a refusal, not a wait
     try:
