@@ -156,9 +156,7 @@ class Bananas(SearchStrategy):
     def _propose(self) -> Code:
         if self.started < self.initial:
             self.started += 1
-            return self.draw_initial(
-                lambda: self.space.near_bound(lambda: self.space.sample(self.rng), self.bound_draws)
-            )
+            return self.draw_initial(bound_draws=self.bound_draws)
         if not self.queue:
             self.queue = deque(self._round())
         return self.queue.popleft()

@@ -91,12 +91,9 @@ class RegularizedEvolution(SearchStrategy):
 
     def _propose(self) -> Code:
         if not self.population.is_full():
-            return self.draw_initial(self._initial_draw)
+            return self.draw_initial(bound_draws=self.bound_draws)
         parent = tournament(self.population.members(), self.sample_size, self.rng, key=lambda t: t.result)
         return self.space.near_bound(lambda: self.space.mutate(parent.code, self.rng), self.bound_draws)
-
-    def _initial_draw(self) -> Code:
-        return self.space.near_bound(lambda: self.space.sample(self.rng), self.bound_draws)
 
     def _feedback(self, trial: Trial) -> None:
         self.population.add(trial)

@@ -62,7 +62,7 @@ class LocalSearch(SearchStrategy):
 
     def _draw(self) -> Code:
         self.starts += 1
-        return self.draw_initial(lambda: self.space.near_bound(lambda: self.space.sample(self.rng), self.bound_draws))
+        return self.draw_initial(bound_draws=self.bound_draws)
 
     def can_propose(self, pending: int) -> bool:
         if self.starts < self.initial:

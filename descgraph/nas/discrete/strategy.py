@@ -129,15 +129,17 @@ class SearchStrategy(ABC):
         order = sorted(range(len(pool)), key=lambda i: (-scores[i] if scores[i] == scores[i] else float("inf"), i))
         return [pool[i] for i in order]
 
-    def draw_initial(self, draw: Callable[[], Code] | None = None) -> Code:
+    def draw_initial(self, draw: Callable[[], Code] | None = None, bound_draws: int = 1) -> Code:
         """An architecture to begin with: the best of the warm start's pool not yet proposed, else `draw()`
-        (a uniform sample of the space by default)."""
+        (a uniform sample of the space by default); under cost bounds the costliest of `bound_draws` draws
+        (`SearchSpace.near_bound`: the best architectures under a bound sit near it; one draw without bounds)."""
         proposed = {t.code for t in self.history}
         while self._warm:
             code = self._warm.popleft()
             if code not in proposed:
                 return code
-        return draw() if draw is not None else self.space.sample(self.rng)
+        draw = draw or (lambda: self.space.sample(self.rng))
+        return draw() if bound_draws == 1 else self.space.near_bound(draw, bound_draws)
 
     def propose(self) -> Code:
         """The next architecture to evaluate."""
