@@ -16,7 +16,7 @@ import dataclasses
 import itertools
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -143,19 +143,13 @@ def check_whole_space(table: NB201Table) -> None:
     )
 
 
-def check_percent(table: NB201Table, column: str) -> None:
-    """Raise DataError naming the first row (file, line, column) whose accuracy is not a percentage in 0..100."""
+def check_column(table: NB201Table, column: str, meets: Callable[[float], bool], what: str) -> None:
+    """Raise DataError naming the first row (file, line, column) whose value fails `meets`, as `VALUE what`:
+    an accuracy outside 0-100, or a latency of 0 or less (a pick "within the bound" at a negative latency is a
+    wrong answer), is a broken table, not a result."""
     for value, line in zip(table.columns[column], table.lines):
-        if not 0 <= value <= 100:
-            raise DataError(f"{table.path}:{line}: column {column!r}: {value!r} is not an accuracy in percent (0-100)")
-
-
-def check_positive(table: NB201Table, column: str) -> None:
-    """Raise DataError naming the first row (file, line, column) whose value is not above 0: a latency or a
-    cost of 0 or less is a broken measurement, and a pick "within the bound" at a negative latency a wrong answer."""
-    for value, line in zip(table.columns[column], table.lines):
-        if value <= 0:
-            raise DataError(f"{table.path}:{line}: column {column!r}: {value!r} ms is not a latency (it must be > 0)")
+        if not meets(value):
+            raise DataError(f"{table.path}:{line}: column {column!r}: {value!r} {what}")
 
 
 def check_same_archs(table: NB201Table, other: NB201Table, arch_column: str = "arch") -> None:
@@ -222,10 +216,10 @@ class TabularBenchmark:
         metrics = list(dict.fromkeys([search_metric, report_metric]))
         accuracy = load_nb201_table(table, metrics, arch_column)
         for metric in metrics:
-            check_percent(accuracy, metric)
+            check_column(accuracy, metric, lambda v: 0 <= v <= 100, "is not an accuracy in percent (0-100)")
         lat = load_nb201_table(latency, [device], arch_column) if latency is not None else None
         if lat is not None:
-            check_positive(lat, device)
+            check_column(lat, device, lambda v: v > 0, "ms is not a latency (it must be > 0)")
         return cls(accuracy, search_metric, report_metric, lat, device, max_latency)
 
     def latency_of(self, arch: NB201Arch) -> float | None:
