@@ -10,7 +10,6 @@ resumed run gives a candidate the same score.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,9 +21,6 @@ from algos.discrete.candidates import CANDIDATES
 from descgraph.conf import Conf
 from descgraph.desc import ModelDesc
 from descgraph.nas.discrete import Code, SearchSpace, get_space
-
-#: what a score that is not a finite number (-inf: it ranks last) becomes in trials.jsonl, which holds numbers
-NONFINITE_RESULT = -sys.float_info.max
 
 
 @dataclass
@@ -64,7 +60,7 @@ class CandidateScorer:
     def score(self, name: str, code: Code, space: SearchSpace | None = None) -> tuple[float, dict[str, Any]]:
         """Proxy `name` of `code`'s candidate, as a trial's (result, extra): `proxy`, `data` (which batch it read),
         `epochs` 0 (nothing was trained), `params` and `time_s`."""
-        from descgraph.nas.proxies import data_used, init_model, score
+        from descgraph.nas.proxies import NONFINITE, NONFINITE_AS_NUMBER, data_used, init_model, score
 
         start = time.perf_counter()
         desc = self.desc(code, space)
@@ -78,7 +74,7 @@ class CandidateScorer:
             "params": model.param_count(),
             "time_s": round(time.perf_counter() - start, 3),
         }
-        return (value if value != float("-inf") else NONFINITE_RESULT), extra
+        return (value if value != NONFINITE else NONFINITE_AS_NUMBER), extra  # trials.jsonl holds numbers
 
     def evaluator(self, name: str):
         """code -> (result, extra): a trial scored by proxy `name` (the evaluator of a worker)."""

@@ -11,13 +11,9 @@ import argparse
 import csv
 import itertools
 import random
-import sys
 import time
 
 from descgraph.cli._common import non_negative_int, positive_int, print_result, registered_names
-
-#: what a non-finite score (-inf: it ranks last) is written as in the values CSV, which holds finite numbers only
-NONFINITE_IN_CSV = -sys.float_info.max
 
 
 def proxy_names(text: str) -> list[str]:
@@ -131,12 +127,13 @@ def _write_values(path: str, archs: list, values: dict[str, list[float]], arch_c
     holds numbers only and ranks it last), written atomically; `load_nb201_table` reads it back."""
     from descgraph._files import atomic_open
     from descgraph.desc.nb201 import format_nb201
+    from descgraph.nas.proxies import NONFINITE, NONFINITE_AS_NUMBER
 
     with atomic_open(path, "w") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow([arch_column, *values])
         for i, arch in enumerate(archs):
-            row = [v[i] if v[i] != float("-inf") else NONFINITE_IN_CSV for v in values.values()]
+            row = [v[i] if v[i] != NONFINITE else NONFINITE_AS_NUMBER for v in values.values()]
             writer.writerow([format_nb201(arch), *(repr(float(x)) for x in row)])
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import math
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -38,6 +39,8 @@ from descgraph.nn import Model, count_macs, flops_of
 
 #: what a score that is not a finite number becomes: it ranks last
 NONFINITE = -math.inf
+#: the same where only finite numbers are kept (a values CSV, trials.jsonl): the lowest float, still ranked last
+NONFINITE_AS_NUMBER = -sys.float_info.max
 #: images in the batch of the data-dependent proxies (the paper's code: one batch of 64 training images)
 BATCH_SIZE = 64
 #: the dataset of that batch when none is named: bundled, so a score needs no download

@@ -11,10 +11,10 @@ from scipy.stats import spearmanr
 
 from descgraph.builders.nb201 import build_nb201, nb201_model_conf
 from descgraph.cli import main
-from descgraph.cli.bench_proxies import NONFINITE_IN_CSV, _write_values, sample_archs
+from descgraph.cli.bench_proxies import _write_values, sample_archs
 from descgraph.desc.nb201 import format_nb201, parse_nb201
 from descgraph.nas.discrete.tabular import load_nb201_table
-from descgraph.nas.proxies import init_model, proxy_batch, score
+from descgraph.nas.proxies import NONFINITE_AS_NUMBER, init_model, proxy_batch, score
 
 REPORT = "cifar10_test_200"
 
@@ -64,7 +64,7 @@ def test_a_score_that_is_not_finite_is_written_as_a_number_that_ranks_last(tmp_p
     archs = sample_archs(3, 0)
     _write_values(str(tmp_path / "v.csv"), archs, {"jacov": [1.5, -math.inf, -2.0]}, "arch")
     back = load_nb201_table(tmp_path / "v.csv", ["jacov"])
-    assert [back.value(a, "jacov") for a in archs] == [1.5, NONFINITE_IN_CSV, -2.0]
+    assert [back.value(a, "jacov") for a in archs] == [1.5, NONFINITE_AS_NUMBER, -2.0]
     assert min(back.columns["jacov"]) == back.value(archs[1], "jacov") < -1e300
 
 
